@@ -1,0 +1,44 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { testBindings } from "./test/bindings.ts";
+
+// One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest(({ inject }) => ({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                // service_binding_extra_handlers lets tests call exports.default.queue()/.scheduled();
+                // it stays out of wrangler.toml.
+                compatibilityFlags: ["nodejs_compat", "service_binding_extra_handlers"],
+                bindings: { TEST_MIGRATIONS: migrations, ...testBindings(inject<Record<string, number>>("fakePorts")) },
+              },
+            })),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            setupFiles: ["./test/worker/setup.ts"],
+            globalSetup: ["./test/fakes/global-setup.ts"],
+            testTimeout: 30_000,
+          },
+        },
+        {
+          test: {
+            name: "cli",
+            include: ["test/cli/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/fakes/global-setup.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});

@@ -1,0 +1,29 @@
+/** Bearer auth for /api: fail closed when no token is configured, compare in constant time. */
+import type { MiddlewareHandler } from "hono";
+import type { App } from "../context";
+import { ApiError } from "./errors";
+
+const encoder = new TextEncoder();
+const digest = async (s: string) => crypto.subtle.digest("SHA-256", encoder.encode(s));
+
+/** Hashing first gives equal-length inputs, so timingSafeEqual leaks neither content nor length. */
+export async function tokensMatch(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+export const requireBearer: MiddlewareHandler<App> = async (c, next) => {
+  const expected = c.env.API_TOKEN;
+  if (!expected)
+    throw new ApiError(
+      "not_configured",
+      "API_TOKEN is not set: run `wrangler secret put API_TOKEN` (or set it in .dev.vars for `npm run dev`)",
+    );
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match || !(await tokensMatch(match[1], expected))) {
+    c.header("WWW-Authenticate", 'Bearer realm="async-agent"');
+    throw new ApiError("unauthorized", match ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <API_TOKEN>)");
+  }
+  await next();
+};

@@ -1,0 +1,70 @@
+/** Rows → API objects: camelCase, ISO 8601 UTC timestamps, nothing secret. */
+import type { GoalRow, OutputRow, RunRow, StepRow } from "../db/schema";
+import { formatLocal, nextFireTimes } from "../scheduler/next-fire";
+import type { Goal, Output, Run, Step } from "./schemas";
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** The next 3 fire times from next_run_at (what is stored is what the user is told). */
+export function upcomingFires(g: Pick<GoalRow, "cron" | "timezone" | "nextRunAt">) {
+  if (!g.cron || g.nextRunAt === null) return [];
+  const first = new Date(g.nextRunAt);
+  const rest = nextFireTimes(g.cron, g.timezone, first, 2);
+  return [first, ...rest].map((d) => ({ utc: d.toISOString(), local: formatLocal(d, g.timezone) }));
+}
+
+export function presentGoal(g: GoalRow): Goal {
+  return {
+    id: g.id,
+    objective: g.objective,
+    status: g.status,
+    schedule: g.cron ? { cron: g.cron, timezone: g.timezone } : null,
+    nextRunAt: isoOrNull(g.nextRunAt),
+    nextFireTimes: upcomingFires(g),
+    webhookUrl: g.webhookUrl,
+    params: g.params,
+    createdAt: iso(g.createdAt),
+    updatedAt: iso(g.updatedAt),
+  };
+}
+
+export function presentRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    goalId: r.goalId,
+    status: r.status,
+    trigger: r.trigger,
+    scheduledFor: isoOrNull(r.scheduledFor),
+    startedAt: isoOrNull(r.startedAt),
+    endedAt: isoOrNull(r.endedAt),
+    stepsExecuted: r.stepsExecuted,
+    stepBudget: r.stepBudget,
+    tokens: { prompt: r.promptTokens, completion: r.completionTokens, total: r.promptTokens + r.completionTokens },
+    summary: r.summary,
+    error: r.error,
+    endReason: r.endReason,
+    skippedCount: r.skippedCount,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+export function presentStep(s: StepRow): Step {
+  return {
+    runId: s.runId,
+    stepNo: s.stepNo,
+    thought: s.thought,
+    toolName: s.toolName,
+    toolInput: s.toolInput ?? null,
+    observation: s.observation,
+    durationMs: s.durationMs,
+    tokens: { prompt: s.promptTokens, completion: s.completionTokens, total: s.promptTokens + s.completionTokens },
+    error: s.error,
+    createdAt: iso(s.createdAt),
+  };
+}
+
+export function presentOutput(o: OutputRow): Output {
+  return { id: o.id, runId: o.runId, kind: o.kind, path: o.path, payload: o.payload ?? null, createdAt: iso(o.createdAt) };
+}

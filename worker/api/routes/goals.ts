@@ -1,0 +1,125 @@
+/** /api/v1/goals */
+import { createRoute } from "@hono/zod-openapi";
+import type { Db } from "../../context";
+import { deleteGoalRows, getGoal, insertGoal, listGoals, updateGoal } from "../../db/goals";
+import type { GoalRow } from "../../db/schema";
+import { deleteGoalFiles } from "../../lib/artifacts";
+import { isId } from "../../lib/ids";
+import { startManualRun } from "../../scheduler/dispatch";
+import { errorResponses, IdParam } from "../common";
+import { ApiError, notFound } from "../errors";
+import { presentGoal, presentRun } from "../present";
+import { jsonContent, newRouter } from "../router";
+import { CreateGoal, ErrorBody, Goal, ListGoalsQuery, listOf, Run, UpdateGoal } from "../schemas";
+
+export async function goalOr404(db: Db, id: string): Promise<GoalRow> {
+  const goal = isId("goal", id) ? await getGoal(db, id) : undefined;
+  if (!goal) throw notFound("goal", id);
+  return goal;
+}
+
+const tags = ["goals"];
+const body = <T>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
+const conflict = { 409: jsonContent(ErrorBody, "The goal is archived") };
+const goalAction = (path: string, summary: string) =>
+  createRoute({
+    method: "post",
+    path,
+    tags,
+    summary,
+    request: { params: IdParam },
+    responses: { 200: jsonContent(Goal, summary), ...errorResponses, ...conflict },
+  });
+
+export const goals = newRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      tags,
+      summary: "Create a goal",
+      request: body(CreateGoal),
+      responses: { 201: jsonContent(Goal, "The created goal"), ...errorResponses },
+    }),
+    async (c) => c.json(presentGoal(await insertGoal(c.var.db, c.req.valid("json"))), 201),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      tags,
+      summary: "List goals, newest first",
+      request: { query: ListGoalsQuery },
+      responses: { 200: jsonContent(listOf(Goal), "A page of goals"), ...errorResponses },
+    }),
+    async (c) => {
+      const page = await listGoals(c.var.db, c.req.valid("query"));
+      return c.json({ items: page.items.map(presentGoal), nextCursor: page.nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      tags,
+      summary: "Get a goal with its next fire times",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(Goal, "The goal"), ...errorResponses },
+    }),
+    async (c) => c.json(presentGoal(await goalOr404(c.var.db, c.req.valid("param").id)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/{id}",
+      tags,
+      summary: "Update a goal (a new schedule or status recomputes the next run)",
+      request: { params: IdParam, ...body(UpdateGoal) },
+      responses: { 200: jsonContent(Goal, "The updated goal"), ...errorResponses },
+    }),
+    async (c) => {
+      const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+      return c.json(presentGoal(await updateGoal(c.var.db, goal, c.req.valid("json"))), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/{id}",
+      tags,
+      summary: "Delete a goal with its runs, steps, outputs, memories and files",
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted" }, ...errorResponses },
+    }),
+    async (c) => {
+      const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+      await deleteGoalRows(c.var.db, goal.id);
+      await deleteGoalFiles(c.env.ARTIFACTS, goal.id);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(goalAction("/{id}/pause", "Pause a goal: it stops firing"), async (c) => {
+    const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+    if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
+    return c.json(presentGoal(await updateGoal(c.var.db, goal, { status: "paused" })), 200);
+  })
+  .openapi(goalAction("/{id}/resume", "Resume a goal: the next fire time is computed from now"), async (c) => {
+    const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+    if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
+    return c.json(presentGoal(await updateGoal(c.var.db, goal, { status: "active" })), 200);
+  })
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/run",
+      tags,
+      summary: "Run a goal now: answers with the pending run",
+      request: { params: IdParam },
+      responses: { 202: jsonContent(Run, "The pending run"), ...errorResponses, ...conflict },
+    }),
+    async (c) => {
+    const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+    if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
+    return c.json(presentRun(await startManualRun(c.env, c.var.db, goal)), 202);
+    },
+  );

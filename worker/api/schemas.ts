@@ -1,0 +1,196 @@
+/**
+ * Request and response schemas: the one source of truth. The API validates with them, the OpenAPI
+ * document is generated from them, and the CLI imports them for its types. Plain `zod` only (no
+ * Worker imports) so the CLI can bundle this file.
+ */
+import { z } from "zod";
+import { cronError, isTimeZone } from "../scheduler/next-fire";
+
+export const PROVIDERS = ["openai", "openrouter", "ollama"] as const;
+export const GOAL_STATUSES = ["active", "paused", "archived"] as const;
+export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] as const;
+export const OUTPUT_KINDS = ["summary", "file", "webhook", "email"] as const;
+export const DEFAULT_STEP_BUDGET = 20;
+
+const Timestamp = z.iso.datetime().describe("ISO 8601 UTC");
+const Domain = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "expected a domain name such as example.com or *.example.com");
+
+export const Cron = z
+  .string()
+  .max(120)
+  .superRefine((v, ctx) => {
+    const err = cronError(v);
+    if (err) ctx.addIssue({ code: "custom", message: err });
+  })
+  .describe('Five-field cron, e.g. "0 16 * * 5" (Fridays 16:00)');
+
+export const TimeZone = z
+  .string()
+  .max(64)
+  .superRefine((v, ctx) => {
+    if (!isTimeZone(v)) ctx.addIssue({ code: "custom", message: `unknown IANA time zone "${v}"` });
+  })
+  .describe('IANA time zone, e.g. "Europe/Berlin"');
+
+export const Schedule = z
+  .object({ cron: Cron, timezone: TimeZone.default("UTC") })
+  .strict()
+  .meta({ id: "Schedule" });
+
+export const Overlap = z
+  .enum(["skip", "queue", "allow"])
+  .describe("When a fire time comes while a run of the goal is still going: skip it, queue it, or allow both");
+
+export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "expected a tool name such as web_search");
+
+export const GoalParams = z
+  .object({
+    stepBudget: z.int().min(1).max(200).optional().describe(`Max agent steps per run (default ${DEFAULT_STEP_BUDGET})`),
+    tokenBudget: z.int().min(1000).max(10_000_000).optional().describe("Max LLM tokens per run"),
+    timeBudgetSeconds: z.int().min(10).max(86_400).optional().describe("Max wall-clock seconds per run"),
+    allowedTools: z.array(ToolName).max(50).optional().describe("Tools the agent may use (default: all configured)"),
+    provider: z.enum(PROVIDERS).optional().describe("LLM provider override"),
+    model: z.string().min(1).max(200).optional().describe("LLM model override"),
+    overlap: Overlap.optional(),
+    constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
+    allowedDomains: z.array(Domain).max(100).optional().describe("If set, outbound requests may only reach these domains"),
+    deniedDomains: z.array(Domain).max(100).optional().describe("Outbound requests never reach these domains"),
+    emailRecipients: z.array(z.email()).max(50).optional().describe("Addresses this goal may email"),
+  })
+  .strict()
+  .meta({ id: "GoalParams" });
+export type GoalParams = z.infer<typeof GoalParams>;
+
+const WebhookUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+  .max(2048)
+  .describe("Receives signed run.completed / run.failed events");
+
+export const CreateGoal = z
+  .object({
+    objective: z.string().trim().min(1, "must not be empty").max(8000),
+    schedule: Schedule.optional(),
+    webhookUrl: WebhookUrl.optional(),
+    params: GoalParams.optional(),
+  })
+  .strict()
+  .meta({ id: "CreateGoal" });
+export type CreateGoal = z.infer<typeof CreateGoal>;
+
+export const UpdateGoal = z
+  .object({
+    objective: z.string().trim().min(1, "must not be empty").max(8000).optional(),
+    schedule: Schedule.nullable().optional().describe("null removes the schedule"),
+    webhookUrl: WebhookUrl.nullable().optional(),
+    params: GoalParams.optional().describe("Replaces the params object"),
+    status: z.enum(["active", "paused", "archived"]).optional(),
+  })
+  .strict()
+  .meta({ id: "UpdateGoal" });
+export type UpdateGoal = z.infer<typeof UpdateGoal>;
+
+export const FireTime = z.object({ utc: Timestamp, local: z.string() }).meta({ id: "FireTime" });
+
+export const Goal = z
+  .object({
+    id: z.string(),
+    objective: z.string(),
+    status: z.enum(GOAL_STATUSES),
+    schedule: z.object({ cron: z.string(), timezone: z.string() }).nullable(),
+    nextRunAt: Timestamp.nullable(),
+    nextFireTimes: z.array(FireTime).describe("The next 3 fire times, in the goal's zone and UTC"),
+    webhookUrl: z.string().nullable(),
+    params: GoalParams,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: "Goal" });
+export type Goal = z.infer<typeof Goal>;
+
+export const Tokens = z.object({ prompt: z.int(), completion: z.int(), total: z.int() });
+
+export const Run = z
+  .object({
+    id: z.string(),
+    goalId: z.string(),
+    status: z.enum(RUN_STATUSES),
+    trigger: z.enum(["manual", "schedule"]),
+    scheduledFor: Timestamp.nullable(),
+    startedAt: Timestamp.nullable(),
+    endedAt: Timestamp.nullable(),
+    stepsExecuted: z.int(),
+    stepBudget: z.int(),
+    tokens: Tokens,
+    summary: z.string().nullable(),
+    error: z.string().nullable(),
+    endReason: z.string().nullable().describe("finished | answered | budget_exhausted | cancelled | error | skipped"),
+    skippedCount: z.int().describe("Fire times missed before this one (catch-up) or overlapping"),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: "Run" });
+export type Run = z.infer<typeof Run>;
+
+export const Step = z
+  .object({
+    runId: z.string(),
+    stepNo: z.int(),
+    thought: z.string().nullable(),
+    toolName: z.string().nullable(),
+    toolInput: z.unknown().nullable(),
+    observation: z.string().nullable(),
+    durationMs: z.int(),
+    tokens: Tokens,
+    error: z.string().nullable(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: "Step" });
+export type Step = z.infer<typeof Step>;
+
+export const Output = z
+  .object({
+    id: z.string(),
+    runId: z.string(),
+    kind: z.enum(OUTPUT_KINDS),
+    path: z.string().nullable(),
+    payload: z.unknown().nullable(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: "Output" });
+export type Output = z.infer<typeof Output>;
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export type Page<T> = { items: T[]; nextCursor: string | null };
+
+const Limit = z.coerce.number().int().min(1).max(100).default(20);
+const Cursor = z.string().max(200).optional();
+
+export const ListGoalsQuery = z.object({ status: z.enum(GOAL_STATUSES).optional(), limit: Limit, cursor: Cursor });
+export const ListRunsQuery = z.object({
+  goalId: z.string().max(100).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+export const ListStepsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: Cursor });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .meta({ id: "Error" });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Health = z.object({ ok: z.boolean(), version: z.string(), time: Timestamp });
+export const Ready = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() }).loose()),
+});

@@ -1,0 +1,121 @@
+/** Run, step and output queries. Functions take the drizzle client first. */
+import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import type { Db } from "../context";
+import { newId } from "../lib/ids";
+import { pageOf } from "./page";
+import { outputs, runs, steps, type OutputRow, type RunRow, type StepRow } from "./schema";
+
+type RunStatus = RunRow["status"];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled", "skipped"];
+export const isTerminal = (s: RunStatus) => TERMINAL_STATUSES.includes(s);
+
+export type NewRun = {
+  goalId: string;
+  trigger: RunRow["trigger"];
+  stepBudget: number;
+  scheduledFor?: number | null;
+  status?: RunStatus;
+  skippedCount?: number;
+  error?: string | null;
+  endReason?: string | null;
+};
+
+export function runRow(r: NewRun, now = Date.now()): RunRow {
+  const terminal = r.status !== undefined && isTerminal(r.status);
+  return {
+    id: newId("run", now),
+    goalId: r.goalId,
+    status: r.status ?? "pending",
+    trigger: r.trigger,
+    scheduledFor: r.scheduledFor ?? null,
+    startedAt: null,
+    endedAt: terminal ? now : null,
+    heartbeatAt: null,
+    cancelRequestedAt: null,
+    notifiedAt: null,
+    stepsExecuted: 0,
+    stepBudget: r.stepBudget,
+    promptTokens: 0,
+    completionTokens: 0,
+    summary: null,
+    error: r.error ?? null,
+    endReason: r.endReason ?? null,
+    skippedCount: r.skippedCount ?? 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export async function insertRun(db: Db, r: NewRun, now = Date.now()): Promise<RunRow> {
+  const row = runRow(r, now);
+  await db.insert(runs).values(row);
+  return row;
+}
+
+export async function getRun(db: Db, id: string): Promise<RunRow | undefined> {
+  return db.select().from(runs).where(eq(runs.id, id)).get();
+}
+
+export async function listRuns(
+  db: Db,
+  q: { goalId?: string; status?: RunStatus; limit: number; cursor?: string },
+): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        q.goalId ? eq(runs.goalId, q.goalId) : undefined,
+        q.status ? eq(runs.status, q.status) : undefined,
+        q.cursor ? lt(runs.id, q.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(runs.id))
+    .limit(q.limit + 1);
+  return pageOf(rows, q.limit);
+}
+
+/** Steps in order; the cursor is the last step number seen. */
+export async function listSteps(
+  db: Db,
+  runId: string,
+  q: { afterStep?: number; limit: number },
+): Promise<{ items: StepRow[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(steps)
+    .where(and(eq(steps.runId, runId), q.afterStep !== undefined ? gt(steps.stepNo, q.afterStep) : undefined))
+    .orderBy(asc(steps.stepNo))
+    .limit(q.limit + 1);
+  const items = rows.slice(0, q.limit);
+  return { items, nextCursor: rows.length > q.limit ? String(items.at(-1)?.stepNo) : null };
+}
+
+export async function listOutputs(db: Db, runId: string): Promise<OutputRow[]> {
+  return db.select().from(outputs).where(eq(outputs.runId, runId)).orderBy(asc(outputs.id));
+}
+
+export async function insertOutput(
+  db: Db,
+  o: { runId: string; kind: OutputRow["kind"]; path?: string | null; payload?: unknown },
+  now = Date.now(),
+): Promise<OutputRow> {
+  const row: OutputRow = {
+    id: newId("out", now),
+    runId: o.runId,
+    kind: o.kind,
+    path: o.path ?? null,
+    payload: o.payload ?? null,
+    createdAt: now,
+  };
+  await db.insert(outputs).values(row);
+  return row;
+}
+
+export async function deleteRunRows(db: Db, id: string): Promise<void> {
+  await db.batch([
+    db.delete(steps).where(eq(steps.runId, id)),
+    db.delete(outputs).where(eq(outputs.runId, id)),
+    db.delete(runs).where(eq(runs.id, id)),
+  ]);
+}

@@ -1,0 +1,130 @@
+/**
+ * D1 schema (drizzle). Timestamps are integer epoch milliseconds; the API renders them as ISO 8601 UTC.
+ * IDs are time-ordered and unguessable (see lib/ids.ts), so `ORDER BY id DESC` is creation order and
+ * cursor pagination needs no second column.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { GoalParams } from "../api/schemas";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const goals = sqliteTable(
+  "goals",
+  {
+    id: text("id").primaryKey(),
+    objective: text("objective").notNull(),
+    status: text("status", { enum: ["active", "paused", "archived"] }).notNull().default("active"),
+    cron: text("cron"),
+    timezone: text("timezone").notNull().default("UTC"),
+    nextRunAt: integer("next_run_at"),
+    webhookUrl: text("webhook_url"),
+    params: text("params", { mode: "json" }).$type<GoalParams>().notNull().default(sql`'{}'`),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    index("goals_status_id").on(t.status, t.id),
+    // The scheduler's due-goals query: only active goals with a schedule are in this index.
+    index("goals_due").on(t.nextRunAt).where(sql`status = 'active' AND next_run_at IS NOT NULL`),
+  ],
+);
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    goalId: text("goal_id")
+      .notNull()
+      .references(() => goals.id, { onDelete: "cascade" }),
+    status: text("status", {
+      enum: ["pending", "running", "completed", "failed", "cancelled", "skipped"],
+    })
+      .notNull()
+      .default("pending"),
+    trigger: text("trigger", { enum: ["manual", "schedule"] }).notNull(),
+    scheduledFor: integer("scheduled_for"),
+    startedAt: integer("started_at"),
+    endedAt: integer("ended_at"),
+    /** Set by the agent while it works on the run; the reaper looks for runs whose heartbeat went quiet. */
+    heartbeatAt: integer("heartbeat_at"),
+    /** Set by POST /runs/:id/cancel; the loop stops at its next safe point, even after a restart. */
+    cancelRequestedAt: integer("cancel_requested_at"),
+    /** Set once the completion webhook was delivered (or given up on): exactly one per run. */
+    notifiedAt: integer("notified_at"),
+    stepsExecuted: integer("steps_executed").notNull().default(0),
+    stepBudget: integer("step_budget").notNull(),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    summary: text("summary"),
+    error: text("error"),
+    endReason: text("end_reason"),
+    skippedCount: integer("skipped_count").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    // One run per (goal, fire time): a duplicate cron tick or queue delivery cannot create a second one.
+    // Manual runs have scheduled_for NULL, and SQLite treats NULLs as distinct.
+    uniqueIndex("runs_goal_scheduled").on(t.goalId, t.scheduledFor),
+    index("runs_goal_id").on(t.goalId, t.id),
+    index("runs_status_id").on(t.status, t.id),
+  ],
+);
+
+export const steps = sqliteTable(
+  "steps",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    stepNo: integer("step_no").notNull(),
+    thought: text("thought"),
+    toolName: text("tool_name"),
+    toolInput: text("tool_input", { mode: "json" }).$type<unknown>(),
+    observation: text("observation"),
+    durationMs: integer("duration_ms").notNull().default(0),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    error: text("error"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepNo] })],
+);
+
+export const outputs = sqliteTable(
+  "outputs",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["summary", "file", "webhook", "email"] }).notNull(),
+    path: text("path"),
+    payload: text("payload", { mode: "json" }).$type<unknown>(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("outputs_run_id").on(t.runId, t.id)],
+);
+
+export const memories = sqliteTable(
+  "memories",
+  {
+    id: text("id").primaryKey(),
+    goalId: text("goal_id")
+      .notNull()
+      .references(() => goals.id, { onDelete: "cascade" }),
+    runId: text("run_id"),
+    type: text("type").notNull().default("note"),
+    content: text("content").notNull(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("memories_goal_id").on(t.goalId, t.id)],
+);
+
+export type GoalRow = typeof goals.$inferSelect;
+export type RunRow = typeof runs.$inferSelect;
+export type StepRow = typeof steps.$inferSelect;
+export type OutputRow = typeof outputs.$inferSelect;
+export type MemoryRow = typeof memories.$inferSelect;

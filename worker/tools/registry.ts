@@ -1,0 +1,17 @@
+/** Every tool the agent can be given, and the subset a goal may use. */
+import type { Env } from "../context";
+import type { GoalRow } from "../db/schema";
+import { finishTool } from "./finish.tool";
+import type { Tool } from "./tool";
+
+export function allTools(): Tool[] {
+  return [finishTool()];
+}
+
+/** The goal's tools: its `allowedTools` (all when unset) that are configured here; `finish` always. */
+export function toolsFor(goal: GoalRow, env: Env): Tool[] {
+  const allowed = goal.params.allowedTools;
+  return allTools().filter(
+    (t) => t.name === "finish" || ((!allowed || allowed.includes(t.name)) && !t.notConfigured?.(env)),
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * The tool interface. A tool is a factory-made object with a zod input (its `.describe()`d fields are
+ * what the model reads), an `execute` that returns the observation text, and optionally a check of
+ * whether the deployment has what it needs. The run loop validates arguments with `input`, applies
+ * the timeout, and turns a thrown ToolError (or any error) into an observation the model can read.
+ */
+import { z } from "zod";
+import type { Db, Env } from "../context";
+import type { GoalRow } from "../db/schema";
+
+export type ToolContext = {
+  env: Env;
+  db: Db;
+  goal: GoalRow;
+  runId: string;
+  stepNo: number;
+  /** Aborted on the per-tool timeout and on run cancellation: pass it to every fetch. */
+  signal: AbortSignal;
+};
+
+export type ToolOutput = {
+  /** What the model sees as the tool result. */
+  text: string;
+  /** Set by tools that end the run (finish): the run's final summary, markdown. */
+  end?: { summary: string };
+};
+
+export type Tool<I extends z.ZodType = z.ZodType> = {
+  name: string;
+  description: string;
+  input: I;
+  /** Per-call timeout; the loop's default applies when absent. */
+  timeoutMs?: number;
+  /** null when usable; otherwise why not, naming the variable to set. */
+  notConfigured?: (env: Env) => string | null;
+  execute: (input: z.infer<I>, ctx: ToolContext) => Promise<ToolOutput>;
+};
+
+/** A failure the model should read and react to (bad URL, unknown file...), not a crash. */
+export class ToolError extends Error {}
+
+export function defineTool<I extends z.ZodType>(tool: Tool<I>): Tool {
+  return tool as unknown as Tool;
+}
+
+/** The OpenAI function-calling spec of a tool. */
+export function toolSpec(tool: Tool) {
+  const { $schema: _drop, ...parameters } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
+  return { type: "function" as const, function: { name: tool.name, description: tool.description, parameters } };
+}
