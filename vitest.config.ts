@@ -33,7 +33,8 @@ export default defineConfig(async () => {
             name: "cli",
             include: ["test/cli/**/*.test.ts"],
             environment: "node",
-            globalSetup: ["./test/fakes/global-setup.ts"],
+            // The CLI's setup bundles the CLI and starts one Worker for the whole suite (after the fakes).
+            globalSetup: ["./test/fakes/global-setup.ts", "./test/cli/global-setup.ts"],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },

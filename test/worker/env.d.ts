@@ -4,6 +4,9 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Base URLs of the page fake and the webhook receiver fake (tools tests). */
+      TEST_PAGES_URL: string;
+      TEST_WEBHOOK_RECEIVER_URL: string;
     }
   }
 }

@@ -1,5 +1,141 @@
-/** One agent per goal (`getAgentByName(env.GOAL_AGENT, goalId)`): lifecycle, RPC and persistence only. */
-import { Agent } from "agents";
+/**
+ * One agent per goal (`getAgentByName(env.GOAL_AGENT, goalId)`): lifecycle, RPC and persistence only.
+ * The queue consumer calls `acceptRun`; the run executes in a durable fiber (`startFiber`, keyed by
+ * the run id so a redelivered message cannot start it twice) and checkpoints after every turn. After
+ * an eviction, `onFiberRecovered` (or a later `acceptRun` from the reaper's re-enqueue) resumes the
+ * run from its last checkpoint in a new fiber; it never starts over.
+ */
+import { Agent, type FiberContext, type FiberRecoveryContext } from "agents";
 import type { Env } from "../context";
+import { dbFor } from "../db/client";
+import { getGoal } from "../db/goals";
+import { getRun, isTerminal } from "../db/runs";
+import { providerFor } from "../llm/provider";
+import { notifyRunEnded } from "../notify/run-ended";
+import { toolsFor } from "../tools/registry";
+import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
+import { endRun, markRunning } from "./run-store";
 
-export class GoalAgent extends Agent<Env> {}
+const FIBER = "run";
+const FIBER_RETENTION_MS = 7 * 24 * 3600_000;
+
+/** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
+type RunSnapshot = { runId: string; cp: Checkpoint | null; ending?: LoopResult };
+
+export type Acceptance = { accepted: boolean; state: "started" | "resumed" | "running" | "ended" | "failed"; detail?: string };
+
+export class GoalAgent extends Agent<Env> {
+  /** Runs executing in this isolate, with the controller `cancelRun` aborts. */
+  private live = new Map<string, AbortController>();
+
+  /** RPC from the queue consumer. Idempotent: the same run id never executes twice. */
+  async acceptRun(runId: string): Promise<Acceptance> {
+    const db = dbFor(this.env.DB);
+    const run = await getRun(db, runId);
+    if (!run || isTerminal(run.status)) return { accepted: false, state: "ended" };
+    if (this.live.has(runId)) return { accepted: false, state: "running" };
+    const fibers = (await this.listFibers({ name: FIBER, limit: 1000 }))
+      .filter((f) => f.metadata?.runId === runId)
+      .sort((a, b) => b.createdAt - a.createdAt);
+    if (!fibers.length) {
+      if (run.status === "running") {
+        // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
+        const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
+        await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null);
+        await notifyRunEnded(this.env, runId);
+        return { accepted: false, state: "failed", detail: error };
+      }
+      return this.launch(runId, null, `run:${runId}`, "started");
+    }
+    // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its stash.
+    const snap = (fibers[0].snapshot ?? null) as RunSnapshot | null;
+    return this.launch(runId, snap, `run:${runId}:resume:${fibers.length}`, "resumed");
+  }
+
+  /** RPC from POST /runs/:id/cancel: stop now if the run executes here (the flag in D1 covers the rest). */
+  async cancelRun(runId: string): Promise<boolean> {
+    const ctl = this.live.get(runId);
+    ctl?.abort("cancelled");
+    return !!ctl;
+  }
+
+  /** True while the run executes in this agent (tests and the reaper's diagnostics). */
+  async isLive(runId: string): Promise<boolean> {
+    return this.live.has(runId);
+  }
+
+  async onFiberRecovered(ctx: FiberRecoveryContext) {
+    if (ctx.name !== FIBER) return;
+    const snap = (ctx.snapshot ?? null) as RunSnapshot | null;
+    const runId = (ctx.metadata?.runId as string | undefined) ?? snap?.runId;
+    if (!runId) return { status: "error" as const, error: "interrupted run fiber without a run id" };
+    const fibers = (await this.listFibers({ name: FIBER, limit: 1000 })).filter((f) => f.metadata?.runId === runId);
+    const res = await this.launch(runId, snap, `run:${runId}:resume:${fibers.length}`, "resumed");
+    return { status: "completed" as const, metadata: { runId, recovery: res.state } };
+  }
+
+  private async launch(runId: string, snap: RunSnapshot | null, key: string, state: "started" | "resumed"): Promise<Acceptance> {
+    if (this.live.has(runId)) return { accepted: false, state: "running" };
+    // Registered before startFiber so a concurrent accept sees it at once.
+    const ctl = new AbortController();
+    this.live.set(runId, ctl);
+    try {
+      const res = await this.startFiber(FIBER, (ctx) => this.execute(runId, snap, ctx, ctl), { idempotencyKey: key, metadata: { runId } });
+      if (!res.accepted) {
+        this.live.delete(runId);
+        return { accepted: false, state: "running" };
+      }
+      return { accepted: true, state };
+    } catch (e) {
+      this.live.delete(runId);
+      throw e;
+    }
+  }
+
+  /** The fiber body. Whatever happens, the run ends in a terminal state here (or stays resumable). */
+  private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController): Promise<void> {
+    const env = this.env;
+    const db = dbFor(env.DB);
+    const stash = (s: RunSnapshot) => ctx.stash(s);
+    try {
+      let ending = snap?.ending;
+      if (!ending) {
+        const run = await markRunning(db, runId);
+        if (!run) return;
+        if (run.cancelRequestedAt) ctl.abort("cancelled");
+        const goal = await getGoal(db, run.goalId);
+        let lastCp = snap?.cp ?? null;
+        if (!goal) {
+          ending = { status: "failed", endReason: "error", summary: null, error: "the goal was deleted", totals: { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens } };
+        } else {
+          try {
+            ending = await runLoop({
+              env,
+              db,
+              goal,
+              run,
+              llm: providerFor(env, goal),
+              tools: toolsFor(goal, env),
+              signal: AbortSignal.any([ctx.signal, ctl.signal]),
+              resumeFrom: lastCp,
+              checkpoint: (cp) => {
+                lastCp = cp;
+                stash({ runId, cp });
+              },
+            });
+          } catch (e) {
+            // Setup errors (no key, bad provider name) and D1 failures: the run fails with the reason.
+            ending = { status: "failed", endReason: "error", summary: null, error: e instanceof Error ? e.message : String(e), totals: { stepsExecuted: lastCp?.stepNo ?? 0, promptTokens: lastCp?.promptTokens ?? 0, completionTokens: lastCp?.completionTokens ?? 0 } };
+          }
+        }
+        stash({ runId, cp: lastCp, ending });
+      }
+      await endRun(db, runId, ending, ending.totals);
+      await notifyRunEnded(env, runId);
+      // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps listFibers small.
+      await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
+    } finally {
+      if (this.live.get(runId) === ctl) this.live.delete(runId);
+    }
+  }
+}

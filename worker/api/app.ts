@@ -9,9 +9,13 @@ import { VERSION } from "../version";
 import { requireBearer } from "./auth";
 import { renderDocsPage } from "./docs-page";
 import { ApiError, type ErrorCode } from "./errors";
+import { files } from "./routes/files";
 import { goals } from "./routes/goals";
 import { health } from "./routes/health";
 import { runs } from "./routes/runs";
+import { runLive } from "./routes/run-live";
+import { llm } from "./routes/llm";
+import { tools } from "./routes/tools";
 import { newRouter } from "./router";
 
 export const API_PREFIX = "/api/v1";
@@ -21,6 +25,10 @@ const api = newRouter();
 api.use("*", requireBearer);
 api.route("/goals", goals);
 api.route("/runs", runs);
+api.route("/runs", runLive);
+api.route("/llm", llm);
+api.route("/goals", files);
+api.route("/tools", tools);
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {
   openapi: "3.1.0",

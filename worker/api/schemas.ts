@@ -100,7 +100,9 @@ export const Goal = z
     status: z.enum(GOAL_STATUSES),
     schedule: z.object({ cron: z.string(), timezone: z.string() }).nullable(),
     nextRunAt: Timestamp.nullable(),
-    nextFireTimes: z.array(FireTime).describe("The next 3 fire times, in the goal's zone and UTC"),
+    nextFireTimes: z
+      .array(FireTime)
+      .describe("The next 3 fire times in the goal's zone and in UTC (lists show only the next one)"),
     webhookUrl: z.string().nullable(),
     params: GoalParams,
     createdAt: Timestamp,
@@ -194,3 +196,40 @@ export const Ready = z.object({
   version: z.string(),
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() }).loose()),
 });
+
+export const ToolInfo = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    inputSchema: z.record(z.string(), z.unknown()).describe("JSON Schema of the tool's arguments"),
+    configured: z.boolean(),
+    reason: z.string().optional().describe("Why the tool is not configured: the variable to set"),
+  })
+  .meta({ id: "ToolInfo" });
+export type ToolInfo = z.infer<typeof ToolInfo>;
+
+export const GoalFile = z
+  .object({
+    path: z.string().describe("Relative to the goal's storage"),
+    size: z.int(),
+    contentType: z.string().nullable(),
+    uploadedAt: Timestamp,
+  })
+  .meta({ id: "GoalFile" });
+export type GoalFile = z.infer<typeof GoalFile>;
+export const ListFilesQuery = z.object({
+  prefix: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(1000).optional(),
+});
+
+export const LlmValidateRequest = z
+  .object({ provider: z.enum(PROVIDERS).optional(), model: z.string().min(1).max(200).optional() })
+  .strict()
+  .meta({ id: "LlmValidateRequest" });
+export type LlmValidateRequest = z.infer<typeof LlmValidateRequest>;
+
+export const LlmValidation = z
+  .object({ provider: z.string(), model: z.string(), ok: z.boolean(), reason: z.string().optional() })
+  .meta({ id: "LlmValidation" });
+export type LlmValidation = z.infer<typeof LlmValidation>;

@@ -41,17 +41,20 @@ export async function getGoal(db: Db, id: string): Promise<GoalRow | undefined> 
   return db.select().from(goals).where(eq(goals.id, id)).get();
 }
 
-export async function listGoals(
-  db: Db,
-  q: { status?: GoalStatus; limit: number; cursor?: string },
-): Promise<{ items: GoalRow[]; nextCursor: string | null }> {
-  const rows = await db
+type GoalListQuery = { status?: GoalStatus; limit: number; cursor?: string };
+
+/** The list query itself (a test checks its plan uses an index). */
+export function goalListQuery(db: Db, q: GoalListQuery) {
+  return db
     .select()
     .from(goals)
     .where(and(q.status ? eq(goals.status, q.status) : undefined, q.cursor ? lt(goals.id, q.cursor) : undefined))
     .orderBy(desc(goals.id))
     .limit(q.limit + 1);
-  return pageOf(rows, q.limit);
+}
+
+export async function listGoals(db: Db, q: GoalListQuery): Promise<{ items: GoalRow[]; nextCursor: string | null }> {
+  return pageOf(await goalListQuery(db, q), q.limit);
 }
 
 /**

@@ -41,6 +41,7 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     error: r.error ?? null,
     endReason: r.endReason ?? null,
     skippedCount: r.skippedCount ?? 0,
+    attempts: 0,
     createdAt: now,
     updatedAt: now,
   };
@@ -56,11 +57,11 @@ export async function getRun(db: Db, id: string): Promise<RunRow | undefined> {
   return db.select().from(runs).where(eq(runs.id, id)).get();
 }
 
-export async function listRuns(
-  db: Db,
-  q: { goalId?: string; status?: RunStatus; limit: number; cursor?: string },
-): Promise<{ items: RunRow[]; nextCursor: string | null }> {
-  const rows = await db
+type RunListQuery = { goalId?: string; status?: RunStatus; limit: number; cursor?: string };
+
+/** The list query itself (a test checks its plan uses an index). */
+export function runListQuery(db: Db, q: RunListQuery) {
+  return db
     .select()
     .from(runs)
     .where(
@@ -72,7 +73,10 @@ export async function listRuns(
     )
     .orderBy(desc(runs.id))
     .limit(q.limit + 1);
-  return pageOf(rows, q.limit);
+}
+
+export async function listRuns(db: Db, q: RunListQuery): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+  return pageOf(await runListQuery(db, q), q.limit);
 }
 
 /** Steps in order; the cursor is the last step number seen. */

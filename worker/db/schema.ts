@@ -60,10 +60,14 @@ export const runs = sqliteTable(
     error: text("error"),
     endReason: text("end_reason"),
     skippedCount: integer("skipped_count").notNull().default(0),
+    /** How many times the run was put on the RUNS queue (dispatch = 1, each reaper re-enqueue adds one). */
+    attempts: integer("attempts").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },
   (t) => [
+    // The scheduler's overlap check and the reaper look only at unfinished runs: a small partial index.
+    index("runs_active").on(t.goalId, t.status).where(sql`status IN ('pending', 'running')`),
     // One run per (goal, fire time): a duplicate cron tick or queue delivery cannot create a second one.
     // Manual runs have scheduled_for NULL, and SQLite treats NULLs as distinct.
     uniqueIndex("runs_goal_scheduled").on(t.goalId, t.scheduledFor),

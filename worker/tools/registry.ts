@@ -1,11 +1,28 @@
 /** Every tool the agent can be given, and the subset a goal may use. */
 import type { Env } from "../context";
 import type { GoalRow } from "../db/schema";
+import { sendEmailTool } from "./email.tool";
+import { fetchPageTool } from "./fetch-page.tool";
+import { listFilesTool, readFileTool, writeFileTool } from "./files.tool";
 import { finishTool } from "./finish.tool";
+import { recallTool, rememberTool } from "./memory.tool";
+import { sendWebhookTool } from "./webhook.tool";
+import { webSearchTool } from "./web-search.tool";
 import type { Tool } from "./tool";
 
 export function allTools(): Tool[] {
-  return [finishTool()];
+  return [
+    webSearchTool(),
+    fetchPageTool(),
+    writeFileTool(),
+    readFileTool(),
+    listFilesTool(),
+    sendWebhookTool(),
+    sendEmailTool(),
+    rememberTool(),
+    recallTool(),
+    finishTool(),
+  ];
 }
 
 /** The goal's tools: its `allowedTools` (all when unset) that are configured here; `finish` always. */

@@ -54,7 +54,7 @@ export const goals = newRouter()
     }),
     async (c) => {
       const page = await listGoals(c.var.db, c.req.valid("query"));
-      return c.json({ items: page.items.map(presentGoal), nextCursor: page.nextCursor }, 200);
+      return c.json({ items: page.items.map((g) => presentGoal(g, 1)), nextCursor: page.nextCursor }, 200);
     },
   )
   .openapi(

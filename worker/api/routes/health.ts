@@ -2,9 +2,16 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import type { App } from "../../context";
+import { validateLlm } from "../../llm/validate";
 import { VERSION } from "../../version";
 
-type Check = { ok: boolean; detail?: string };
+type Check = { ok: boolean; detail?: string; [k: string]: unknown };
+
+/** The LLM startup check (cached, see llm/validate.ts): provider, model, and why not when it fails. */
+async function checkLlm(env: App["Bindings"]): Promise<Check> {
+  const v = await validateLlm(env);
+  return { ok: v.ok, provider: v.provider, model: v.model, ...(v.reason ? { detail: v.reason } : {}) };
+}
 
 async function checkD1(c: { var: App["Variables"] }): Promise<Check> {
   try {
@@ -18,7 +25,8 @@ async function checkD1(c: { var: App["Variables"] }): Promise<Check> {
 export const health = new Hono<App>()
   .get("/", (c) => c.json({ ok: true, version: VERSION, time: new Date().toISOString() }))
   .get("/ready", async (c) => {
-    const checks: Record<string, Check> = { d1: await checkD1(c) };
+    const [d1, llm] = await Promise.all([checkD1(c), checkLlm(c.env)]);
+    const checks: Record<string, Check> = { d1, llm };
     const ok = Object.values(checks).every((x) => x.ok);
     return c.json({ ok, version: VERSION, checks }, ok ? 200 : 503);
   });

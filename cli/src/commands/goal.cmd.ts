@@ -1,0 +1,204 @@
+/** `async-agent goal …`: create, list, show, update, delete, pause, resume, run. */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { CreateGoal, Goal, GoalParams, UpdateGoal } from "../../../worker/api/schemas";
+import { contextFor, examples, loadValidation } from "../context";
+import { UsageError } from "../errors";
+import { ask, confirm } from "../prompt";
+import { fireTimes, goalDetail, goalTable, runTable } from "../views";
+import { watchRun } from "../watch";
+
+type GoalFlags = {
+  objective?: string;
+  schedule?: string | false;
+  timezone?: string;
+  webhook?: string | false;
+  stepBudget?: number;
+  tools?: string[];
+  model?: string;
+  overlap?: "skip" | "queue" | "allow";
+};
+
+export const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+};
+// Spelled out, not imported from schemas.ts: a value import from it would load zod at startup.
+const GOAL_STATUSES = ["active", "paused", "archived"] satisfies Goal["status"][];
+const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+function goalOptions(cmd: Command): Command {
+  return cmd
+    .option("--objective <text>", "what the agent should achieve")
+    .option("--schedule <cron>", 'five-field cron, e.g. "0 16 * * 5" (Fridays 16:00)')
+    .option("--timezone <tz>", "IANA zone of the schedule (default: this machine's zone)")
+    .option("--webhook <url>", "http(s) URL notified when a run ends")
+    .option("--step-budget <n>", "max agent steps per run", positiveInt)
+    .option("--tools <names>", "comma-separated tools the agent may use (default: all configured)", list)
+    .option("--model <model>", "LLM model override")
+    .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(["skip", "queue", "allow"]));
+}
+
+function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
+  const params: GoalParams = { ...base };
+  if (f.stepBudget !== undefined) params.stepBudget = f.stepBudget;
+  if (f.tools) params.allowedTools = f.tools;
+  if (f.model) params.model = f.model;
+  if (f.overlap) params.overlap = f.overlap;
+  return params;
+}
+
+/** Validates with the API's own schema, so a bad cron or URL is a usage error before any request. */
+async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown): Promise<T> {
+  const parsed = (await loadValidation())[schema].safeParse(body);
+  if (parsed.success) return parsed.data as T;
+  const fieldName: Record<string, string> = { "schedule.cron": "--schedule", "schedule.timezone": "--timezone", webhookUrl: "--webhook", "params.stepBudget": "--step-budget", "params.model": "--model" };
+  const msg = parsed.error.issues
+    .map((i) => {
+      const path = i.path.map(String).join(".");
+      return `${fieldName[path] ?? (path.startsWith("params.allowedTools") ? "--tools" : path || "input")}: ${i.message}`;
+    })
+    .join("; ");
+  throw new UsageError(msg);
+}
+
+async function previewFires(cron: string, timezone: string) {
+  const { nextFireTimes, formatLocal } = await loadValidation();
+  return nextFireTimes(cron, timezone, new Date(), 3).map((d) => ({ utc: d.toISOString(), local: formatLocal(d, timezone) }));
+}
+
+export function registerGoal(program: Command): void {
+  const goal = program.command("goal").description("create and manage goals");
+  examples(goal, ["async-agent goal create --objective \"Collect top AI news\" --schedule \"0 16 * * 5\"", "async-agent goal list", "async-agent goal run <id> --watch"]);
+
+  examples(
+    goalOptions(goal.command("create").argument("[objective]", "what the agent should achieve").description("create a goal (prompts for what is missing on a terminal)")),
+    [
+      'async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://my-webhook.com/notify"',
+      'async-agent goal create "Check the status page of example.com" --schedule "*/30 * * * *" --timezone Europe/Berlin --step-budget 5',
+      'async-agent goal create "Summarize my inbox" --json | jq -r .id',
+    ],
+  ).action(async (objectiveArg: string | undefined, f: GoalFlags, cmd: Command) => {
+    const ctx = await contextFor(cmd);
+    const { p } = ctx;
+    let objective = f.objective ?? objectiveArg;
+    let cron = typeof f.schedule === "string" ? f.schedule : undefined;
+    if (!objective && p.interactive) {
+      objective = await ask("Objective");
+      if (f.schedule === undefined) cron = (await ask("Schedule (five-field cron, empty to run only on demand)")) || undefined;
+    }
+    if (!objective) throw new UsageError("an objective is required: async-agent goal create --objective \"…\"");
+    if (f.timezone && !cron) throw new UsageError("--timezone needs a schedule: add --schedule <cron>");
+    const timezone = f.timezone ?? localZone();
+    const body = await validated<CreateGoal>("CreateGoal", {
+      objective,
+      schedule: cron ? { cron, timezone } : undefined,
+      webhookUrl: typeof f.webhook === "string" ? f.webhook : undefined,
+      params: Object.keys(paramsFrom(f)).length ? paramsFrom(f) : undefined,
+    });
+    if (cron && !p.json) fireTimes(p, await previewFires(cron, timezone));
+    const created = await ctx.client.createGoal(body);
+    p.result(created, (g) => {
+      p.success(`created goal ${p.c.bold(g.id)}`);
+      p.line(p.c.dim(`run it now: async-agent goal run ${g.id} --watch`));
+    });
+  });
+
+  examples(goal.command("list").description("list goals, newest first"), ["async-agent goal list --status active", "async-agent goal list --all --json | jq -r '.items[].id'"])
+    .addOption(new Option("--status <status>", "only goals with this status").choices(GOAL_STATUSES))
+    .option("--limit <n>", "how many (max 100; with --all, per request)", positiveInt, 20)
+    .option("--all", "every goal, following the pages")
+    .action(async (f: { status?: string; limit: number; all?: boolean }, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const list = (cursor?: string) => client.listGoals({ status: f.status, limit: f.limit, cursor });
+      const page = f.all ? await client.allPages(list) : await list();
+      p.result(page, (pg) => {
+        goalTable(p, pg.items);
+        if (pg.nextCursor) p.note(`showing the first ${pg.items.length}; more with --limit`);
+      });
+    });
+
+  examples(goal.command("show").argument("<id>", "goal id").description("show a goal and its next fire times"), ["async-agent goal show goal_01J… --runs"])
+    .option("--runs", "also list its recent runs")
+    .action(async (id: string, f: { runs?: boolean }, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const g = await client.getGoal(id);
+      const runs = f.runs ? (await client.listRuns({ goalId: id, limit: 10 })).items : undefined;
+      p.result(runs ? { ...g, runs } : g, () => {
+        goalDetail(p, g);
+        if (runs) {
+          p.line();
+          runTable(p, runs);
+        }
+      });
+    });
+
+  examples(
+    goalOptions(goal.command("update").argument("<id>", "goal id").description("change a goal (only the flags given)"))
+      .option("--no-schedule", "remove the schedule (runs only on demand)")
+      .option("--no-webhook", "remove the webhook"),
+    ['async-agent goal update goal_01J… --schedule "0 9 * * 1-5" --timezone America/New_York', "async-agent goal update goal_01J… --no-schedule"],
+  ).action(async (id: string, f: GoalFlags, cmd: Command) => {
+    const { p, client } = await contextFor(cmd);
+    const needsCurrent = f.timezone !== undefined || Object.keys(paramsFrom(f)).length > 0;
+    const current = needsCurrent ? await client.getGoal(id) : undefined;
+    const patch: Record<string, unknown> = {};
+    if (f.objective) patch.objective = f.objective;
+    if (f.schedule === false) patch.schedule = null;
+    else if (f.schedule || f.timezone) {
+      const cron = f.schedule || current?.schedule?.cron;
+      if (!cron) throw new UsageError("--timezone needs a schedule: add --schedule <cron>");
+      patch.schedule = { cron, timezone: f.timezone ?? current?.schedule?.timezone ?? localZone() };
+    }
+    if (f.webhook === false) patch.webhookUrl = null;
+    else if (f.webhook) patch.webhookUrl = f.webhook;
+    // The API replaces params as a whole: merge the flags into what the goal has.
+    if (current && Object.keys(paramsFrom(f)).length) patch.params = paramsFrom(f, current.params);
+    if (!Object.keys(patch).length) throw new UsageError("nothing to update: pass at least one flag (see --help)");
+    const updated = await client.updateGoal(id, await validated<UpdateGoal>("UpdateGoal", patch));
+    p.result(updated, (g) => {
+      p.success(`updated goal ${p.c.bold(g.id)}`);
+      goalDetail(p, g);
+    });
+  });
+
+  examples(goal.command("delete").argument("<id>", "goal id").description("delete a goal with its runs, outputs, memories and files"), ["async-agent goal delete goal_01J… --yes"])
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (id: string, f: { yes?: boolean }, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      if (!f.yes) {
+        if (!p.interactive) throw new UsageError("refusing to delete without confirmation: add --yes");
+        const g = await client.getGoal(id);
+        if (!(await confirm(`Delete goal ${g.id} ("${g.objective.slice(0, 60)}") and all its runs?`))) return p.note("kept the goal");
+      }
+      await client.deleteGoal(id);
+      p.result({ id, deleted: true }, () => p.success(`deleted goal ${id}`));
+    });
+
+  for (const [verb, help] of [
+    ["pause", "stop a goal from firing"],
+    ["resume", "let a paused goal fire again (next fire time from now)"],
+  ] as const) {
+    examples(goal.command(verb).argument("<id>", "goal id").description(help), [`async-agent goal ${verb} goal_01J…`]).action(async (id: string, _f: unknown, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const g = verb === "pause" ? await client.pauseGoal(id) : await client.resumeGoal(id);
+      p.result(g, () => {
+        p.success(`${verb === "pause" ? "paused" : "resumed"} goal ${p.c.bold(g.id)}`);
+        if (verb === "resume") fireTimes(p, g.nextFireTimes);
+      });
+    });
+  }
+
+  examples(goal.command("run").argument("<id>", "goal id").description("run a goal now"), ["async-agent goal run goal_01J… --watch"])
+    .option("-w, --watch", "follow the run live until it ends")
+    .action(async (id: string, f: { watch?: boolean }, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      const run = await ctx.client.runGoal(id);
+      if (f.watch) return watchRun(ctx, run.id);
+      ctx.p.result(run, (r) => {
+        ctx.p.success(`started run ${ctx.p.c.bold(r.id)} (${r.status})`);
+        ctx.p.line(ctx.p.c.dim(`watch it: async-agent run watch ${r.id}`));
+      });
+    });
+}

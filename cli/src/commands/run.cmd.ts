@@ -1,0 +1,79 @@
+/** `async-agent run …`: list, show, logs, watch, cancel. */
+import { type Command, Option } from "commander";
+import type { Run } from "../../../worker/api/schemas";
+import { contextFor, examples } from "../context";
+import { oneLine, truncate } from "../output";
+import { runDetail, runTable, stepBlock } from "../views";
+import { watchRun } from "../watch";
+import { positiveInt } from "./goal.cmd";
+
+// Spelled out, not imported from schemas.ts: a value import from it would load zod at startup.
+// `satisfies` keeps the list in step with the API's type.
+const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] satisfies Run["status"][];
+const TERMINAL = new Set(["completed", "failed", "cancelled", "skipped"]);
+
+export function registerRun(program: Command): void {
+  const run = program.command("run").description("inspect, follow and cancel runs");
+  examples(run, ["async-agent run list --goal goal_01J…", "async-agent run watch run_01J…", "async-agent run logs run_01J… --follow"]);
+
+  examples(run.command("list").description("list runs, newest first"), ["async-agent run list --status failed --limit 5", "async-agent run list --goal goal_01J… --json"])
+    .option("--goal <id>", "only runs of this goal")
+    .addOption(new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES))
+    .option("--limit <n>", "how many (max 100; with --all, per request)", positiveInt, 20)
+    .option("--all", "every run, following the pages")
+    .action(async (f: { goal?: string; status?: string; limit: number; all?: boolean }, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const list = (cursor?: string) => client.listRuns({ goalId: f.goal, status: f.status, limit: f.limit, cursor });
+      const page = f.all ? await client.allPages(list) : await list();
+      p.result(page, (pg) => {
+        runTable(p, pg.items);
+        if (pg.nextCursor) p.note(`showing the newest ${pg.items.length}; more with --limit`);
+      });
+    });
+
+  examples(run.command("show").argument("<id>", "run id").description("show a run, its summary and outputs"), ["async-agent run show run_01J…", "async-agent run show run_01J… --json | jq .summary"])
+    .action(async (id: string, _f: unknown, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const [r, outputs] = await Promise.all([client.getRun(id), client.listOutputs(id)]);
+      p.result({ ...r, outputs: outputs.items }, () => {
+        runDetail(p, r);
+        if (outputs.items.length) {
+          p.line();
+          p.line(p.c.bold("Outputs"));
+          for (const o of outputs.items) {
+            const detail = o.path ?? (o.kind === "summary" || o.payload === null ? "" : oneLine(JSON.stringify(o.payload)));
+            p.line(`  ${o.kind.padEnd(8)} ${truncate(detail, p.width - 12)}`.trimEnd());
+          }
+        }
+      });
+    });
+
+  examples(run.command("logs").argument("<id>", "run id").description("print a run's steps: thought, tool, input, observation"), ["async-agent run logs run_01J…", "async-agent run logs run_01J… --follow", "async-agent run logs run_01J… --json | jq '.[].toolName'"])
+    .option("-f, --follow", "keep printing new steps until the run ends")
+    .action(async (id: string, f: { follow?: boolean }, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      const { p, client } = ctx;
+      const [r, steps] = await Promise.all([client.getRun(id), client.allSteps(id)]);
+      if (!f.follow || TERMINAL.has(r.status)) {
+        if (p.json && !f.follow) return p.result(steps, () => undefined);
+        if (p.json) return steps.forEach((s) => p.ndjson({ event: "step", data: s }));
+        if (!steps.length) p.note(`run ${id} has no steps yet (${r.status})`);
+        for (const s of steps) stepBlock(p, s);
+        return;
+      }
+      if (p.json) steps.forEach((s) => p.ndjson({ event: "step", data: s }));
+      else for (const s of steps) stepBlock(p, s);
+      await watchRun(ctx, id, { after: steps.at(-1)?.stepNo ?? 0, detail: true });
+    });
+
+  examples(run.command("watch").argument("<id>", "run id").description("follow a run live: each step as it finishes, then the summary"), ["async-agent run watch run_01J…", "async-agent run watch run_01J… --json  # one JSON event per line"])
+    .addHelpText("after", "\nExit code: 0 when the run completes, 1 when it fails or is cancelled, 130 on Ctrl-C (the run goes on).\n")
+    .action(async (id: string, _f: unknown, cmd: Command) => watchRun(await contextFor(cmd), id));
+
+  examples(run.command("cancel").argument("<id>", "run id").description("ask a pending or running run to stop"), ["async-agent run cancel run_01J…"])
+    .action(async (id: string, _f: unknown, cmd: Command) => {
+      const { p, client } = await contextFor(cmd);
+      const r = await client.cancelRun(id);
+      p.result(r, () => p.success(`cancellation requested for run ${p.c.bold(r.id)} (${r.status})`));
+    });
+}

@@ -1,0 +1,301 @@
+/** The `async-agent` CLI as a child process against a real Worker (`wrangler dev`, started once in global setup). */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { TEST_API_TOKEN } from "../bindings";
+import { BIN, type CliResult, hasEscapes, removeTempDirs, runCli, tempDir, tempHome } from "./run-cli";
+
+const url = inject("cliWorkerUrl");
+const home = tempHome();
+/** Flags > env > file: most tests pass the server through the environment. */
+const env = { ASYNC_AGENT_URL: url, ASYNC_AGENT_TOKEN: TEST_API_TOKEN };
+const cli = (...args: string[]) => runCli(args, { home, env });
+afterAll(removeTempDirs);
+const HEADLINE = [
+  "goal",
+  "create",
+  "--objective",
+  "Collect top AI news, summarize by category, and email me",
+  "--schedule",
+  "0 16 * * 5",
+  "--webhook",
+  "https://my-webhook.com/notify",
+];
+
+function ok(r: CliResult): CliResult {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  expect(hasEscapes(r.stdout + r.stderr)).toBe(false);
+  return r;
+}
+const json = <T = any>(r: CliResult): T => JSON.parse(ok(r).stdout) as T;
+const newGoal = async (...extra: string[]) => json(await cli("goal", "create", "--objective", "Watch the example.com status page", "--json", ...extra));
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe("setup and errors", () => {
+  it("init checks the server and the token, then writes ~/.async-agent/config.json with mode 0600", async () => {
+    const own = tempHome();
+    const r = ok(await runCli(["init", "--url", `${url}/`, "--token", TEST_API_TOKEN], { home: own }));
+    expect(r.stdout).toContain(`connected to ${url}`);
+    const path = join(own, ".async-agent", "config.json");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ url, token: TEST_API_TOKEN });
+
+    // The saved config is used with no flags or env, and `config show` masks the token.
+    const list = ok(await runCli(["goal", "list", "--json"], { home: own }));
+    expect(JSON.parse(list.stdout)).toHaveProperty("items");
+    const shown = json(await runCli(["config", "show", "--json"], { home: own }));
+    expect(shown).toMatchObject({ url, source: { url: "file", token: "file" } });
+    expect(shown.token).not.toContain(TEST_API_TOKEN);
+  });
+
+  it("flags beat env, env beats the config file", async () => {
+    const own = tempHome();
+    ok(await runCli(["config", "set", "url", "http://127.0.0.1:1"], { home: own }));
+    const fromEnv = json(await runCli(["config", "show", "--json"], { home: own, env: { ASYNC_AGENT_URL: "http://127.0.0.1:2" } }));
+    expect(fromEnv).toMatchObject({ url: "http://127.0.0.1:2", source: { url: "env" } });
+    const fromFlag = json(await runCli(["--url", "http://127.0.0.1:3", "config", "show", "--json"], { home: own, env: { ASYNC_AGENT_URL: "http://127.0.0.1:2" } }));
+    expect(fromFlag).toMatchObject({ url: "http://127.0.0.1:3", source: { url: "flag" } });
+  });
+
+  it("init with a wrong token exits 1, says the token was rejected and saves nothing", async () => {
+    const own = tempHome();
+    const r = await runCli(["init", "--url", url, "--token", "wrong"], { home: own });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("token rejected");
+    expect(() => statSync(join(own, ".async-agent", "config.json"))).toThrow();
+  });
+
+  it("a wrong token exits 1 with one line: token rejected: run `async-agent init`", async () => {
+    const r = await runCli(["goal", "list"], { home, env: { ...env, ASYNC_AGENT_TOKEN: "wrong" } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("error: token rejected: run `async-agent init`\n");
+  });
+
+  it("an unreachable server exits 1: cannot reach <url>: is `npm run dev` running?", async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const r = await runCli(["goal", "list", "--json"], { home, env: { ...env, ASYNC_AGENT_URL: dead } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`error: cannot reach ${dead}: is \`npm run dev\` running?\n`);
+  });
+
+  it("usage errors exit 2: unknown command, missing argument, bad option value, bad cron", async () => {
+    for (const args of [["gaol", "list"], ["goal", "show"], ["goal", "list", "--status", "sleeping"], ["run", "list", "--limit", "zero"]]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/error/);
+    }
+    const cron = await cli("goal", "create", "--objective", "x", "--schedule", "61 * * * *");
+    expect(cron.code).toBe(2);
+    expect(cron.stderr).toMatch(/^error: --schedule: /);
+    const key = await cli("config", "set", "colour", "blue");
+    expect(key.code).toBe(2);
+    expect(key.stderr).toBe('error: unknown key "colour": expected one of url, token\n');
+    const none = await cli("goal", "create");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("an objective is required");
+  });
+
+  it("the package is one self-contained file: copied out of the repo, it runs with Node alone", async () => {
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: new URL("../../cli", import.meta.url).pathname, encoding: "utf8" }));
+    expect(packed[0].files.map((f: { path: string }) => f.path).sort()).toEqual(["dist/async-agent.js", "package.json"]);
+    const dir = tempDir("async-agent-standalone-");
+    const bin = join(dir, "async-agent.js");
+    copyFileSync(BIN, bin);
+    expect(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    // goal create loads the lazily bundled schemas (zod) and cron preview (croner) too.
+    const r = execFileSync(bin, ["goal", "create", "--objective", "Standalone check", "--schedule", "0 16 * * 5", "--json"], {
+      env: { PATH: process.env.PATH, HOME: home, ...env } as unknown as NodeJS.ProcessEnv,
+      encoding: "utf8",
+    });
+    expect(JSON.parse(r)).toMatchObject({ objective: "Standalone check", schedule: { cron: "0 16 * * 5" } });
+  });
+
+  it("completion bash prints a script that knows every command and flag", async () => {
+    const r = ok(await cli("completion", "bash"));
+    expect(r.stdout).toContain("complete -o default -F _async_agent async-agent");
+    expect(r.stdout).toMatch(/"goal create"\) words="[^"]*--schedule[^"]*--webhook/);
+    expect(r.stdout).toMatch(/"run"\) words="list show logs watch cancel/);
+    expect((await cli("completion", "fish")).code).toBe(2);
+  });
+
+  it("--version and --help work on every command, with examples", async () => {
+    const version = JSON.parse(readFileSync(new URL("../../cli/package.json", import.meta.url).pathname, "utf8")).version;
+    expect(ok(await cli("--version")).stdout).toBe(`${version}\n`);
+    const root = ok(await cli("--help"));
+    for (const cmd of ["init", "config", "goal", "run", "tools", "server"]) expect(root.stdout).toContain(cmd);
+    const leaves = ["init", "config show", "config set", "goal create", "goal list", "goal show", "goal update", "goal delete", "goal pause", "goal resume", "goal run", "run list", "run show", "run logs", "run watch", "run cancel", "tools list", "server status", "completion"];
+    const helps = await Promise.all(leaves.map((l) => cli(...l.split(" "), "--help")));
+    helps.forEach((r, i) => {
+      expect(ok(r).stdout, leaves[i]).toMatch(/\nExamples:\n {2}\$ .*async-agent /);
+    });
+  });
+});
+
+describe("goals", () => {
+  let headline: CliResult;
+  beforeAll(async () => {
+    headline = await runCli(HEADLINE, { home, env: { ...env, TZ: "UTC" } });
+  });
+
+  it("creates the README's headline goal, showing the next fire times before creating", async () => {
+    ok(headline);
+    const lines = headline.stdout.split("\n");
+    expect(lines[0]).toBe("next runs:");
+    expect(lines.slice(1, 4).every((l) => /^ {2}Fri \d{4}-\d\d-\d\d 16:00 UTC/.test(l))).toBe(true);
+    expect(headline.stdout).toMatch(/✓ created goal goal_\w+/);
+  });
+
+  it("create --json prints only the created goal, with its schedule and params", async () => {
+    const g = await newGoal("--schedule", "*/30 * * * *", "--timezone", "Europe/Berlin", "--step-budget", "5", "--tools", "web_search,finish", "--overlap", "queue");
+    expect(g).toMatchObject({
+      status: "active",
+      schedule: { cron: "*/30 * * * *", timezone: "Europe/Berlin" },
+      params: { stepBudget: 5, allowedTools: ["web_search", "finish"], overlap: "queue" },
+    });
+    expect(g.nextFireTimes.length).toBeGreaterThan(0);
+  });
+
+  it("list shows a table, and --json parses", async () => {
+    await newGoal();
+    await newGoal();
+    const g = await newGoal();
+    const table = ok(await cli("goal", "list"));
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+STATUS\s+SCHEDULE\s+NEXT RUN\s+OBJECTIVE$/);
+    expect(table.stdout).toContain(g.id);
+    const page = json(await cli("goal", "list", "--json", "--limit", "100"));
+    expect(page.items.map((x: { id: string }) => x.id)).toContain(g.id);
+    // --all follows the cursor: pages of 2 add up to the same list.
+    const all = json(await cli("goal", "list", "--all", "--limit", "2", "--json"));
+    expect(all).toEqual({ items: page.items, nextCursor: null });
+  });
+
+  it("show prints the goal and its runs", async () => {
+    const g = await newGoal("--schedule", "0 9 * * 1");
+    const r = ok(await cli("goal", "show", g.id, "--runs"));
+    expect(r.stdout).toContain(g.id);
+    expect(r.stdout).toContain("0 9 * * 1");
+    expect(r.stdout).toContain("next runs:");
+    expect(json(await cli("goal", "show", g.id, "--runs", "--json"))).toMatchObject({ id: g.id, runs: [] });
+  });
+
+  it("update changes only what is given and keeps the other params", async () => {
+    const g = await newGoal("--schedule", "0 9 * * *", "--step-budget", "5", "--model", "m-1");
+    const u = json(await cli("goal", "update", g.id, "--step-budget", "7", "--timezone", "Asia/Tokyo", "--json"));
+    expect(u.params).toEqual({ stepBudget: 7, model: "m-1" });
+    expect(u.schedule).toEqual({ cron: "0 9 * * *", timezone: "Asia/Tokyo" });
+    const cleared = json(await cli("goal", "update", g.id, "--no-schedule", "--json"));
+    expect(cleared.schedule).toBeNull();
+    const nothing = await cli("goal", "update", g.id);
+    expect(nothing.code).toBe(2);
+  });
+
+  it("pause and resume", async () => {
+    const g = await newGoal("--schedule", "0 9 * * *");
+    const paused = ok(await cli("goal", "pause", g.id));
+    expect(paused.stdout).toContain(`paused goal ${g.id}`);
+    expect(json(await cli("goal", "show", g.id, "--json")).status).toBe("paused");
+    expect(json(await cli("goal", "resume", g.id, "--json")).status).toBe("active");
+  });
+
+  it("delete refuses without --yes when not interactive, deletes with it", async () => {
+    const g = await newGoal();
+    const refused = await cli("goal", "delete", g.id);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--yes");
+    ok(await cli("goal", "delete", g.id, "--yes"));
+    const gone = await cli("goal", "show", g.id);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe(`error: goal ${g.id} not found\n`);
+  });
+});
+
+describe("runs", () => {
+  /** Scripts the fake LLM (test/fakes/llm.ts) for goals whose objective carries `[script:<key>]`. */
+  async function scriptLlm(key: string, script: unknown) {
+    const res = await fetch(`http://127.0.0.1:${inject("fakePorts").llm}/__scripts`, { method: "POST", body: JSON.stringify({ key, script }) });
+    expect(res.ok).toBe(true);
+  }
+  const searchThenFinish = {
+    turns: [
+      { toolCalls: [{ name: "web_search", arguments: { query: "top AI news this week" } }] },
+      { toolCalls: [{ name: "finish", arguments: { summary: "## AI news\n- Three stories this week" } }] },
+    ],
+  };
+
+  it("goal run --watch follows the run to completion: a line per step, then the summary", async () => {
+    await scriptLlm("cli-watch", searchThenFinish);
+    const g = json(await cli("goal", "create", "--objective", "Collect AI news [script:cli-watch]", "--json"));
+    const r = ok(await runCli(["goal", "run", g.id, "--watch"], { home, env, timeoutMs: 50_000 }));
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^✓ {2}1 web_search query="top AI news this week" \d/);
+    expect(lines[1]).toMatch(/^✓ {2}2 finish summary="## AI news - Three stories this week" \d/);
+    expect(lines[2]).toMatch(/^✓ completed .* · 2 steps/);
+    expect(r.stdout).toContain("## AI news\n- Three stories this week");
+    expect(r.stderr).toMatch(new RegExp(`^run run_\\w+ · goal ${g.id} · budget 20 steps$`, "m"));
+
+    // The finished run: logs show each step in full, and run show has the summary.
+    const runId = /^run (run_\w+)/m.exec(r.stderr)![1];
+    const logs = ok(await cli("run", "logs", runId));
+    expect(logs.stdout).toContain("web_search");
+    const steps = json(await cli("run", "logs", runId, "--json"));
+    expect(steps.map((s: { toolName: string }) => s.toolName)).toEqual(["web_search", "finish"]);
+    expect(json(await cli("run", "show", runId, "--json"))).toMatchObject({ status: "completed", summary: "## AI news\n- Three stories this week" });
+    // Replaying a finished run's stream as JSON events: one per line.
+    const events = ok(await cli("run", "watch", runId, "--json")).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(["run.started", "step", "step", "run.completed"]);
+  });
+
+  it("goal run starts a run; run list and run show find it", async () => {
+    const g = await newGoal();
+    const run = json(await cli("goal", "run", g.id, "--json"));
+    expect(run).toMatchObject({ goalId: g.id, trigger: "manual" });
+    const listed = json(await cli("run", "list", "--goal", g.id, "--json"));
+    expect(listed.items.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    const table = ok(await cli("run", "list", "--goal", g.id));
+    expect(table.stdout).toContain(run.id);
+    const shown = ok(await cli("run", "show", run.id));
+    expect(shown.stdout).toContain(g.id);
+    expect(json(await cli("run", "show", run.id, "--json"))).toMatchObject({ id: run.id, outputs: expect.any(Array) });
+  });
+
+  it("run cancel stops a run that is still going", async () => {
+    await scriptLlm("cli-cancel", { turns: [{ toolCalls: [{ name: "web_search", arguments: { query: "slow" } }], delayMs: 20_000 }] });
+    const g = json(await cli("goal", "create", "--objective", "Slow work [script:cli-cancel]", "--json"));
+    const run = json(await cli("goal", "run", g.id, "--json"));
+    const cancelled = ok(await cli("run", "cancel", run.id));
+    expect(cancelled.stdout).toContain(`cancellation requested for run ${run.id}`);
+    const watched = await runCli(["run", "watch", run.id], { home, env, timeoutMs: 50_000 });
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(/✗ cancelled/);
+  });
+});
+
+describe("server", () => {
+  it("tools list shows each tool and whether it is configured", async () => {
+    const r = ok(await cli("tools", "list"));
+    expect(r.stdout.split("\n")[0]).toMatch(/^TOOL\s+READY\s+DESCRIPTION$/);
+    expect(r.stdout).toMatch(/^finish\s+yes/m);
+    const tools = json(await cli("tools", "list", "--json"));
+    expect(tools.items.map((t: { name: string }) => t.name)).toContain("web_search");
+  });
+
+  it("server status shows health, readiness, the LLM check, version and latency", async () => {
+    const r = ok(await cli("server", "status"));
+    expect(r.stdout).toMatch(/^server\s+http:\/\/127\.0\.0\.1:\d+ \(\d+ ms\)$/m);
+    expect(r.stdout).toMatch(/^ready\s+ok$/m);
+    expect(r.stdout).toMatch(/^model\s+ok openai\/gpt-4\.1-mini/m);
+    const s = json(await cli("server", "status", "--json"));
+    expect(s).toMatchObject({ ok: true, health: { ok: true }, ready: { ok: true }, llm: { ok: true, provider: "openai" } });
+  });
+});

@@ -1,0 +1,77 @@
+/** The printer in-process: colour rules, tables, relative times, step lines. */
+import { afterEach, describe, expect, it } from "vitest";
+import { duration, Printer, relativeTime } from "../../cli/src/output";
+import { inputSummary } from "../../cli/src/views";
+
+function stream(isTTY: boolean, columns = 60) {
+  const chunks: string[] = [];
+  const s = { isTTY, columns, write: (c: string) => (chunks.push(c), true) };
+  return { s: s as unknown as NodeJS.WriteStream, text: () => chunks.join("") };
+}
+const saved = process.env.NO_COLOR;
+afterEach(() => {
+  if (saved === undefined) delete process.env.NO_COLOR;
+  else process.env.NO_COLOR = saved;
+});
+
+describe("printer", () => {
+  it("colours only on a terminal, never with NO_COLOR, never with --json", () => {
+    delete process.env.NO_COLOR;
+    const tty = stream(true);
+    new Printer(false, tty.s, tty.s).success("done");
+    expect(tty.text()).toBe("\x1b[32m✓\x1b[39m done\n");
+
+    const pipe = stream(false);
+    new Printer(false, pipe.s, pipe.s).success("done");
+    expect(pipe.text()).toBe("✓ done\n");
+
+    process.env.NO_COLOR = "1";
+    const noColor = stream(true);
+    new Printer(false, noColor.s, noColor.s).success("done");
+    expect(noColor.text()).toBe("✓ done\n");
+
+    delete process.env.NO_COLOR;
+    const json = stream(true);
+    new Printer(true, json.s, json.s).result({ a: 1 }, () => {
+      throw new Error("the human renderer must not run with --json");
+    });
+    expect(JSON.parse(json.text())).toEqual({ a: 1 });
+  });
+
+  it("a spinner draws nothing when not on a terminal", () => {
+    const pipe = stream(false);
+    const spinner = new Printer(false, pipe.s, pipe.s).spinner("working");
+    spinner.stop();
+    expect(pipe.text()).toBe("");
+  });
+
+  it("tables align columns and cut the last one to the terminal width", () => {
+    const out = stream(true, 40);
+    process.env.NO_COLOR = "1";
+    new Printer(false, out.s, out.s).table(["ID", "OBJECTIVE"], [["goal_1", "short"], ["goal_22", "a very long objective that does not fit in forty columns"]]);
+    const lines = out.text().trimEnd().split("\n");
+    expect(lines[0]).toBe("ID       OBJECTIVE");
+    expect(lines[1]).toBe("goal_1   short");
+    expect(lines[2].length).toBeLessThanOrEqual(40);
+    expect(lines[2]).toMatch(/^goal_22 {2}a very long .*…$/);
+  });
+});
+
+describe("formatting", () => {
+  const now = Date.parse("2026-11-25T12:00:00Z");
+  it("relative times read like a person would say them", () => {
+    expect(relativeTime("2026-11-25T12:00:02Z", now)).toBe("now");
+    expect(relativeTime("2026-11-25T11:55:00Z", now)).toBe("5 minutes ago");
+    expect(relativeTime("2026-11-27T16:00:00Z", now)).toBe("in 2 days");
+    expect(relativeTime(null, now)).toBe("—");
+  });
+
+  it("durations and tool inputs are short", () => {
+    expect(duration(850)).toBe("850ms");
+    expect(duration(1234)).toBe("1.2s");
+    expect(duration(61_000)).toBe("1m01s");
+    expect(inputSummary({ query: "top  AI\nnews", limit: 5 })).toBe('query="top AI news" limit=5');
+    expect(inputSummary({ text: "x".repeat(100) }, 20)).toHaveLength(20);
+    expect(inputSummary(null)).toBe("");
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * A small web: article pages, a ~1 MB page, JSON/text/markdown/RSS/binary resources, and redirects
+ * (to a page, to a cloud metadata address, in a loop). Other fakes link here via `pagesUrl()`.
+ */
+import { articleHtml, largeHtml } from "./html-corpus";
+import { serve, type Fake } from "./http";
+
+let port = 0;
+/** The page server's base URL (set once it listens; requests come later). */
+export const pagesUrl = () => `http://127.0.0.1:${port}`;
+
+const LARGE = largeHtml(1024 * 1024);
+const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
+
+export async function startPages(): Promise<Fake> {
+  const fake = await serve((req, _body, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const p = url.pathname;
+    const send = (status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": type, ...headers });
+      res.end(body);
+    };
+    let m: RegExpMatchArray | null;
+    if ((m = p.match(/^\/article\/(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1])));
+    if ((m = p.match(/^\/injected\/(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1]), { injection: true }));
+    if (p === "/latin1")
+      return send(200, "text/html", Buffer.from('<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>', "latin1"));
+    if (p === "/large") return send(200, "text/html; charset=utf-8", LARGE);
+    if (p === "/huge") return send(200, "text/plain", "x".repeat(3 * 1024 * 1024));
+    if (p === "/data.json") return send(200, "application/json", JSON.stringify({ items: [{ title: "Alpha released", score: 71.2 }] }));
+    if (p === "/notes.txt") return send(200, "text/plain; charset=utf-8", "plain text notes\nline two");
+    if (p === "/readme.md") return send(200, "text/markdown", "# Readme\n\nSome *markdown*.");
+    if (p === "/feed.xml")
+      return send(200, "application/rss+xml", `<?xml version="1.0"?><rss><channel><item><title>Feed item</title></item></channel></rss>`);
+    if (p === "/logo.png") return send(200, "image/png", PNG);
+    if (p === "/unknown.bin") return send(200, "application/octet-stream", Buffer.from([0, 1, 2, 3, 0, 255]));
+    if (p === "/redirect/article") return send(302, "text/plain", "", { location: "/article/1" });
+    if (p === "/redirect/metadata") return send(302, "text/plain", "", { location: "http://169.254.169.254/latest/meta-data/" });
+    if (p === "/redirect/loop") return send(302, "text/plain", "", { location: "/redirect/loop" });
+    if (p === "/redirect/file") return send(301, "text/plain", "", { location: "file:///etc/passwd" });
+    if (p === "/slow") return void setTimeout(() => send(200, "text/plain", "late"), 5_000).unref();
+    if (p === "/echo-ua") return send(200, "text/plain", `ua=${req.headers["user-agent"] ?? ""}`);
+    if ((m = p.match(/^\/status\/(\d+)$/))) return send(Number(m[1]), "text/plain", `status ${m[1]}`);
+    return send(404, "text/html", "<h1>Not found</h1>");
+  });
+  port = fake.port;
+  return fake;
+}

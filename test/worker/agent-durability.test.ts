@@ -1,0 +1,167 @@
+/** Durability and control: eviction mid-run, idempotent acceptance, the queue consumer and DLQ, cancel, the SSE stream. */
+import { abortAllDurableObjects, createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { getAgentByName } from "agents";
+import { describe, expect, it, vi } from "vitest";
+import { dbFor } from "../../worker/db/client";
+import { consumeRuns } from "../../worker/queue/consumer";
+import { getRun, insertRun } from "../../worker/db/runs";
+import { api, call, createGoal } from "./api";
+import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+
+const db = dbFor(env.DB);
+const remember = (content: string) => ({ toolCalls: [{ name: "remember", arguments: { content } }] });
+const finish = (summary: string) => ({ toolCalls: [{ name: "finish", arguments: { summary } }] });
+
+/** Delivers messages to the consumer the way the Queues runtime does, and returns the ack/retry result. */
+async function deliver(queue: string, bodies: unknown[], attempts = 1) {
+  const batch = createMessageBatch(queue, bodies.map((body, i) => ({ id: `m${i}-${Math.random()}`, timestamp: new Date(), attempts, body })));
+  const ctx = createExecutionContext();
+  await consumeRuns(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+type SseEvent = { event: string; id: string; data: any };
+async function readStream(runId: string, headers: Record<string, string> = {}): Promise<SseEvent[]> {
+  const res = await call("GET", `/api/v1/runs/${runId}/stream`, { headers });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
+  return String(res.body ?? "")
+    .split("\n\n")
+    .filter((b) => b.includes("event:"))
+    .map((block) => {
+      const field = (n: string) => block.match(new RegExp(`^${n}: ?(.*)$`, "m"))?.[1] ?? "";
+      return { event: field("event"), id: field("id"), data: JSON.parse(field("data")) };
+    });
+}
+
+describe("durable runs", () => {
+  it("resumes a run from its last checkpoint after the agent is evicted mid-run, without lost or duplicated steps", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [remember("one"), remember("two"), { ...remember("three"), delayMs: 15_000, delayTimes: 1 }, finish("resumed fine")],
+    });
+    await vi.waitFor(async () => expect((await stepsOf(run.id)).length).toBe(2), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(3), { timeout: 5_000, interval: 50 });
+    // The process dies mid-turn: every Durable Object instance is torn down, storage survives.
+    // (evictDurableObject waits for the in-flight LLM request to drain, which is not a crash.)
+    await abortAllDurableObjects();
+    // The reaper re-enqueues a run whose heartbeat went quiet; the agent must resume it, not restart it.
+    const result = await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "resumed fine", stepsExecuted: 4 });
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => [s.stepNo, s.toolName, s.toolInput?.content ?? null])).toEqual([
+      [1, "remember", "one"],
+      [2, "remember", "two"],
+      [3, "remember", "three"],
+      [4, "finish", null],
+    ]);
+    // Turns 1 and 2 were not replayed: only the interrupted turn 3 was asked again.
+    expect((await llmStats(key)).requests).toBe(5);
+  });
+
+  it("resumes an interrupted run from its own alarm, with no new queue delivery", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [remember("first"), { ...remember("second"), delayMs: 15_000, delayTimes: 1 }, finish("woken by the alarm")],
+    });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 15_000, interval: 50 });
+    await abortAllDurableObjects();
+    // The fiber's keep-alive alarm survives the crash; when it fires, the agent recovers the fiber.
+    const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(goal.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "woken by the alarm", stepsExecuted: 3 });
+    expect((await stepsOf(run.id)).map((s) => s.stepNo)).toEqual([1, 2, 3]);
+    expect((await llmStats(key)).requests).toBe(4);
+  });
+
+  it("accepts a run once however many times it is delivered", async () => {
+    const { run, key, goal } = await startScriptedRun({ turns: [{ ...remember("once"), delayMs: 300 }, finish("ok")] });
+    const agent = await getAgentByName(env.GOAL_AGENT, goal.id);
+    const answers = await Promise.all([agent.acceptRun(run.id), agent.acceptRun(run.id), agent.acceptRun(run.id)]);
+    expect(answers.filter((a) => a.accepted).length).toBeLessThanOrEqual(1);
+    await waitForRunEnd(run.id);
+    expect((await stepsOf(run.id)).map((s) => s.toolName)).toEqual(["remember", "finish"]);
+    expect((await llmStats(key)).requests).toBe(2);
+    expect(await agent.acceptRun(run.id)).toEqual({ accepted: false, state: "ended" });
+  });
+
+  it("fails a run left running with no checkpoint to resume, with a clear reason", async () => {
+    const goal = await createGoal({ objective: "orphan" });
+    const orphan = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+    const result = await deliver("async-agent-runs", [{ runId: orphan.id, goalId: goal.id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const row = await getRun(db, orphan.id);
+    expect(row).toMatchObject({ status: "failed", error: expect.stringMatching(/no checkpoint exists to resume it/) });
+  });
+});
+
+describe("the RUNS consumer", () => {
+  it("acks invalid messages and finished runs, and re-sends a queued-overlap run for later", async () => {
+    const goal = await createGoal({ objective: "overlap", params: { overlap: "queue" } });
+    const done = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "completed" });
+    await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+    const waiting = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20 });
+    const result = await deliver("async-agent-runs", [{ nope: 1 }, { runId: done.id, goalId: goal.id }, { runId: waiting.id, goalId: goal.id }]);
+    // The waiting run's message is acked and sent again with a delay, so waiting never uses up retries.
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.retryMessages).toEqual([]);
+    expect((await getRun(db, waiting.id))?.status).toBe("pending");
+  });
+
+  it("marks a dead-lettered run failed with the reason", async () => {
+    const goal = await createGoal({ objective: "dlq" });
+    // A pending run whose hand-overs kept failing: the consumer noted the last error on it.
+    const stuck = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, error: "hand-over to the agent failed: agent unreachable" });
+    const result = await deliver("async-agent-runs-dlq", [{ runId: stuck.id, goalId: goal.id }], 6);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await getRun(db, stuck.id)).toMatchObject({
+      status: "failed",
+      endReason: "error",
+      error: "the run could not be handed to its agent after 6 deliveries (dead-lettered); last error: hand-over to the agent failed: agent unreachable",
+    });
+  });
+});
+
+describe("cancel", () => {
+  it("stops a running run at its next safe point and ends it cancelled", async () => {
+    const { run } = await startScriptedRun({ turns: [remember("a"), { ...remember("b"), delayMs: 10_000 }, finish("never")] });
+    await vi.waitFor(async () => expect((await stepsOf(run.id)).length).toBe(1), { timeout: 15_000, interval: 100 });
+    const res = await api.post(`/runs/${run.id}/cancel`);
+    expect(res.status).toBe(202);
+    expect(res.body.id).toBe(run.id);
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "cancelled", endReason: "cancelled", stepsExecuted: 1 });
+    expect((await api.post(`/runs/${run.id}/cancel`)).status).toBe(409);
+  });
+
+  it("cancels a pending run at once", async () => {
+    const goal = await createGoal({ objective: "pending cancel" });
+    const pending = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20 });
+    const res = await api.post(`/runs/${pending.id}/cancel`);
+    expect(res).toMatchObject({ status: 202, body: { status: "cancelled", endReason: "cancelled" } });
+  });
+});
+
+describe("the run stream", () => {
+  it("streams steps live, replays a finished run, and resumes after Last-Event-ID", async () => {
+    const slow = (s: object) => ({ ...s, delayMs: 300 });
+    const { run } = await startScriptedRun({ turns: [slow(remember("x")), slow(remember("y")), slow(remember("z")), slow(finish("streamed"))] });
+    const live = await readStream(run.id);
+    expect(live.map((e) => `${e.event}:${e.id}`)).toEqual(["run.started:0", "step:1", "step:2", "step:3", "step:4", "run.completed:end"]);
+    expect(live[1].data).toMatchObject({ runId: run.id, stepNo: 1, toolName: "remember" });
+    expect(live.at(-1)?.data).toMatchObject({ status: "completed", summary: "streamed" });
+    const replay = await readStream(run.id);
+    expect(replay.map((e) => e.event)).toEqual(live.map((e) => e.event));
+    const resumed = await readStream(run.id, { "last-event-id": "2" });
+    expect(resumed.map((e) => `${e.event}:${e.id}`)).toEqual(["step:3", "step:4", "run.completed:end"]);
+    expect(await readStream(run.id, { "last-event-id": "end" })).toEqual([]);
+  });
+
+  it("ends the stream of a failed run with run.failed", async () => {
+    const { run } = await startScriptedRun({ turns: [{ faults: [{ status: 403 }], text: "never" }] });
+    const events = await readStream(run.id);
+    expect(events.at(-1)).toMatchObject({ event: "run.failed", id: "end", data: { status: "failed" } });
+  });
+});

@@ -1,0 +1,46 @@
+/** Helpers for agent tests: script the fake LLM, start runs the way a user does, wait for their end. */
+import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
+import type { FakeScript } from "../fakes/llm";
+import { api, createGoal } from "./api";
+
+const llmUrl = () => (env as unknown as { TEST_LLM_URL: string }).TEST_LLM_URL;
+let seq = 0;
+
+/** Registers a script with the fake LLM and returns the objective marker that selects it. */
+export async function script(s: FakeScript, name = "s"): Promise<{ key: string; marker: string }> {
+  const key = `${name}-${Date.now().toString(36)}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+  const res = await fetch(`${llmUrl()}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: s }) });
+  expect(res.status).toBe(200);
+  return { key, marker: `[script:${key}]` };
+}
+
+export type LlmStats = { requests: number; maxRequestTokens: number; headers: Record<string, string>[]; toolsOffered: string[][] };
+
+export async function llmStats(key: string): Promise<LlmStats> {
+  return (await fetch(`${llmUrl()}/__stats/${key}`)).json();
+}
+
+/** Creates a goal running `s` and starts it with POST /goals/:id/run (through the RUNS queue). */
+export async function startScriptedRun(s: FakeScript, goal: { objective?: string; params?: Record<string, unknown> } = {}) {
+  const { key, marker } = await script(s);
+  const created = await createGoal({ objective: `${goal.objective ?? "Test goal"} ${marker}`, params: goal.params });
+  const res = await api.post(`/goals/${created.id}/run`);
+  expect(res.status).toBe(202);
+  return { key, goal: created, run: res.body };
+}
+
+export async function waitForRunEnd(runId: string, timeout = 20_000) {
+  return vi.waitFor(
+    async () => {
+      const r = await api.get(`/runs/${runId}`);
+      if (!["completed", "failed", "cancelled", "skipped"].includes(r.body.status)) throw new Error(`run is ${r.body.status}`);
+      return r.body;
+    },
+    { timeout, interval: 100 },
+  );
+}
+
+export async function stepsOf(runId: string) {
+  return (await api.get(`/runs/${runId}/steps?limit=500`)).body.items as any[];
+}

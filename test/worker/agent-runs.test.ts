@@ -1,0 +1,123 @@
+/** Runs as a user starts them: POST /goals/:id/run → RUNS queue → GoalAgent → the fake LLM. */
+import { describe, expect, it } from "vitest";
+import { api } from "./api";
+import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+
+describe("agent runs through the queue", () => {
+  it("carries a multi-step run to completion with steps, summary output and token totals", async () => {
+    const { run, key } = await startScriptedRun({
+      turns: [
+        { text: "I will note the finding first.", toolCalls: [{ name: "remember", arguments: { content: "The sky is blue today" } }] },
+        { toolCalls: [{ name: "write_file", arguments: { path: "reports/sky.md", content: "# Sky\nblue" } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "## Report\nThe sky is blue." } }] },
+      ],
+    });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", endReason: "finished", summary: "## Report\nThe sky is blue.", stepsExecuted: 3, error: null });
+    expect(ended.tokens.prompt).toBeGreaterThan(0);
+    expect(ended.tokens.completion).toBe(60);
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
+      [1, "remember", null],
+      [2, "write_file", null],
+      [3, "finish", null],
+    ]);
+    expect(steps[0]).toMatchObject({ thought: "I will note the finding first.", toolInput: { content: "The sky is blue today" } });
+    const outputs = (await api.get(`/runs/${run.id}/outputs`)).body.items;
+    expect(outputs.find((o: any) => o.kind === "summary")?.payload).toEqual({ markdown: "## Report\nThe sky is blue." });
+    const stats = await llmStats(key);
+    expect(stats.requests).toBe(3);
+    // The prompt carries the objective, the local time and the allowed tools.
+    expect(stats.toolsOffered[0]).toEqual(expect.arrayContaining(["remember", "write_file", "finish", "read_more"]));
+  });
+
+  it("executes parallel tool calls of one reply as separate steps", async () => {
+    const { run } = await startScriptedRun({
+      turns: [
+        {
+          toolCalls: [
+            { name: "remember", arguments: { content: "fact one" } },
+            { name: "remember", arguments: { content: "fact two" } },
+            { name: "write_file", arguments: { path: "a.txt", content: "a" } },
+          ],
+        },
+        { text: "All three facts are stored." },
+      ],
+    });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", endReason: "answered", summary: "All three facts are stored.", stepsExecuted: 4 });
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => s.toolName)).toEqual(["remember", "remember", "write_file", null]);
+    expect(steps[3].thought).toBe("All three facts are stored.");
+  });
+
+  it("ends a run whose step budget runs out with a partial summary written without tools", async () => {
+    const { run, key } = await startScriptedRun(
+      { turns: [], then: { toolCalls: [{ name: "remember", arguments: { content: "still going" } }] }, closing: { text: "Partial: did 3 steps." } },
+      { params: { stepBudget: 3 } },
+    );
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", endReason: "budget_exhausted", summary: "Partial: did 3 steps.", stepsExecuted: 4 });
+    const stats = await llmStats(key);
+    expect(stats.toolsOffered.at(-1)).toEqual([]);
+    expect((await api.get(`/runs/${run.id}/outputs`)).body.items.map((o: any) => o.kind)).toContain("summary");
+  });
+
+  it("repairs malformed tool arguments where unambiguous and reports the rest to the model", async () => {
+    const { run } = await startScriptedRun({
+      turns: [
+        {
+          toolCalls: [
+            { name: "remember", arguments: null },
+            { name: "remember", arguments: null },
+            { name: "remember", arguments: null },
+          ],
+          rawArguments: { 0: '{"content": "trailing comma",}', 1: '{"content": "cut off"', 2: "content = what?" },
+        },
+        { toolCalls: [{ name: "remember", arguments: { content: 42 } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "done" } }] },
+      ],
+    });
+    await waitForRunEnd(run.id);
+    const steps = await stepsOf(run.id);
+    expect(steps[0]).toMatchObject({ toolInput: { content: "trailing comma" }, error: null });
+    expect(steps[1]).toMatchObject({ toolInput: { content: "cut off" }, error: null });
+    expect(steps[2].error).toMatch(/not valid JSON/);
+    expect(steps[2].observation).toMatch(/^Error: .*not valid JSON/);
+    expect(steps[3].error).toMatch(/invalid arguments for remember: content/);
+  });
+
+  it("answers an unknown tool name with an error observation and carries on", async () => {
+    const { run } = await startScriptedRun({
+      turns: [{ toolCalls: [{ name: "launch_rocket", arguments: {} }] }, { text: "Could not launch; reported." }],
+    });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended.status).toBe("completed");
+    const [step] = await stepsOf(run.id);
+    expect(step).toMatchObject({ toolName: "launch_rocket", error: expect.stringMatching(/unknown tool "launch_rocket"; available tools: .*finish/) });
+  });
+
+  it("retries a 429 (honouring Retry-After) and a 503, then succeeds", async () => {
+    const { run, key } = await startScriptedRun({
+      turns: [{ faults: [{ status: 429, retryAfter: 0 }, { status: 503 }], text: "Answer after the retries." }],
+    });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "Answer after the retries." });
+    expect((await llmStats(key)).requests).toBe(3);
+  });
+
+  it("fails a run at once on a 401 with an error naming provider, model and the fix", async () => {
+    const { run, key } = await startScriptedRun({ turns: [{ faults: [{ status: 401 }, { status: 401 }], text: "never" }] });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended.status).toBe("failed");
+    expect(ended.error).toMatch(/openai model gpt-4\.1-mini: .*HTTP 401.*OPENAI_API_KEY/);
+    expect((await llmStats(key)).requests).toBe(1);
+  });
+
+  it("fails a run on a goal whose model cannot call tools, with the validation reason", async () => {
+    const { run } = await startScriptedRun({ turns: [] }, { params: { model: "text-only-davinci" } });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "failed", endReason: "error", stepsExecuted: 0 });
+    expect(ended.error).toMatch(/text-only-davinci answered a tool-call probe with text/);
+  });
+});

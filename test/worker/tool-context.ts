@@ -1,0 +1,24 @@
+/** A real ToolContext for tool tests: the test env (optionally overridden), D1, a goal made via the API, a run. */
+import { env } from "cloudflare:workers";
+import type { Env } from "../../worker/context";
+import { dbFor } from "../../worker/db/client";
+import { getGoal } from "../../worker/db/goals";
+import { insertRun } from "../../worker/db/runs";
+import { allTools } from "../../worker/tools/registry";
+import type { ToolContext, ToolOutput } from "../../worker/tools/tool";
+import { createGoal } from "./api";
+
+export async function toolContext(goal: Record<string, unknown> = {}, overrides: Partial<Record<keyof Env, unknown>> = {}): Promise<ToolContext> {
+  const db = dbFor(env.DB);
+  const created = await createGoal(goal);
+  const row = (await getGoal(db, created.id))!;
+  const run = await insertRun(db, { goalId: row.id, trigger: "manual", stepBudget: 10, status: "running" });
+  return { env: { ...env, ...overrides } as Env, db, goal: row, runId: run.id, stepNo: 1, signal: new AbortController().signal };
+}
+
+/** Validates `input` with the tool's schema (as the run loop does) and executes it. */
+export async function runTool(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutput> {
+  const tool = allTools().find((t) => t.name === name);
+  if (!tool) throw new Error(`no tool ${name}`);
+  return tool.execute(tool.input.parse(input), ctx);
+}

@@ -1,0 +1,52 @@
+/**
+ * The startup check: can the configured provider+model do tool calling? Results are cached per
+ * isolate with a TTL, so /health/ready, /llm/validate and every run start cost one probe per
+ * few minutes, not one per request. Failures are cached for less time so a fix shows up quickly.
+ */
+import type { Env } from "../context";
+import type { GoalRow } from "../db/schema";
+import { configFor, providerFor, type ProviderConfig, type ProviderName } from "./provider";
+
+export type Validation = { provider: ProviderName | string; model: string; ok: boolean; reason?: string };
+
+const OK_TTL_MS = 5 * 60_000;
+const FAIL_TTL_MS = 30_000;
+const cache = new Map<string, { at: number; result: Promise<Validation> }>();
+
+/** Drops cached results (tests, and the validate route's `fresh` option). */
+export const clearValidationCache = () => cache.clear();
+
+function baseUrlOf(env: Env, p: ProviderName) {
+  return { openai: env.OPENAI_BASE_URL, openrouter: env.OPENROUTER_BASE_URL, ollama: env.OLLAMA_BASE_URL }[p] ?? "";
+}
+
+export async function validateLlm(
+  env: Env,
+  goal?: Pick<GoalRow, "params"> | null,
+  override?: Partial<ProviderConfig>,
+  now = Date.now(),
+): Promise<Validation> {
+  let cfg: ProviderConfig;
+  try {
+    cfg = configFor(env, goal, override);
+  } catch (e) {
+    return { provider: override?.provider ?? goal?.params.provider ?? env.LLM_PROVIDER, model: override?.model ?? "", ok: false, reason: (e as Error).message };
+  }
+  const key = `${cfg.provider}|${cfg.model}|${baseUrlOf(env, cfg.provider)}`;
+  const hit = cache.get(key);
+  if (hit) {
+    const r = await hit.result;
+    if (now - hit.at < (r.ok ? OK_TTL_MS : FAIL_TTL_MS)) return r;
+  }
+  const result = (async (): Promise<Validation> => {
+    try {
+      const check = await providerFor(env, null, cfg).checkToolCalling(AbortSignal.timeout(30_000));
+      return { ...cfg, ...check };
+    } catch (e) {
+      return { ...cfg, ok: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+  })();
+  // Concurrent callers share one probe.
+  cache.set(key, { at: now, result });
+  return result;
+}
