@@ -3,7 +3,8 @@
  * 50 concurrent connections for a bounded time against `GET /api/v1/goals?limit=50`, then `POST /api/v1/goals`.
  * Prints requests/s and p50/p99 latency. Target: list p99 under 50 ms.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { percentile, startDevServer } from "./lib/dev-server.ts";
 
@@ -56,11 +57,14 @@ async function load(name: string, request: () => Promise<Response>, expectStatus
   );
 }
 
-const server = await startDevServer({ API_TOKEN: TOKEN, LLM_PROVIDER: "openai", OPENAI_API_KEY: "unused", OPENAI_MODEL: "gpt-4.1-mini" });
+const seedFile = join(mkdtempSync(join(tmpdir(), "async-agent-bench-api-")), "seed.sql");
+writeFileSync(seedFile, seedSql());
+const server = await startDevServer(
+  { API_TOKEN: TOKEN, LLM_PROVIDER: "openai", OPENAI_API_KEY: "unused", OPENAI_MODEL: "gpt-4.1-mini" },
+  { beforeStart: (d1) => d1.exec(seedFile) },
+);
+rmSync(seedFile);
 try {
-  const file = join(server.persistDir, "seed.sql");
-  writeFileSync(file, seedSql());
-  server.d1(file);
   const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
   const check = await fetch(`${server.url}/api/v1/goals?limit=50`, { headers });
   const page = (await check.json()) as { items: unknown[] };

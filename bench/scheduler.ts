@@ -7,15 +7,13 @@
  * Prints wall time, D1 queries per invocation, runs created, messages enqueued and duplicates (must be 0).
  * Target: all due goals dispatched within 10 s wall, no invocation above 500 D1 queries.
  */
-import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cron } from "croner";
+import { type DevServer, startDevServer } from "./lib/dev-server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const TOTAL = 100_000;
 const DUE = 10_000;
 const BEHIND = 1_000; // of the due goals, missed several fire times
@@ -76,77 +74,32 @@ function benchConfig(dir: string): string {
   return file;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-function wrangler(args: string[]): string {
-  const r = spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`wrangler ${args.slice(0, 2).join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-function d1Query<T>(config: string, persist: string, command: string): T[] {
-  const out = wrangler(["d1", "execute", "DB", "--local", "--config", config, "--persist-to", persist, "--json", "--command", command]);
-  return JSON.parse(out)[0].results as T[];
-}
-
 type Tick = { due: number; created: number; enqueued: number; queries: number; pages: number; more: boolean; ms: number };
 
 const dir = mkdtempSync(join(tmpdir(), "async-agent-bench-scheduler-"));
-const persist = join(dir, "state");
 const config = benchConfig(dir);
-let child: ReturnType<typeof spawn> | undefined;
+let server: DevServer | undefined;
 try {
   let t = performance.now();
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", persist]);
   const seedFile = join(dir, "seed.sql");
   seed(seedFile);
-  wrangler(["d1", "execute", "DB", "--local", "--config", config, "--persist-to", persist, "--file", seedFile, "--yes"]);
-  console.log(`seeded ${TOTAL.toLocaleString()} goals (${DUE.toLocaleString()} due at ${new Date(TICK).toISOString()}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-
-  const port = await freePort();
-  const inspector = await freePort();
-  child = spawn(
-    WRANGLER,
-    ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persist],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
-  );
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not start in 90 s:\n${output}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  server = await startDevServer({}, { config, logLevel: "log", beforeStart: (d1) => d1.exec(seedFile) });
+  console.log(`seeded ${TOTAL.toLocaleString()} goals (${DUE.toLocaleString()} due at ${new Date(TICK).toISOString()}) and started in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const { url } = server;
+  const output = () => server!.logs();
 
   // Ticks at the same minute until nothing is due: one is expected; each extra one shows the continuation.
   const ticks: (Tick & { wallMs: number })[] = [];
   const started = performance.now();
   for (let i = 0; i < 10; i++) {
-    const before = output.length;
+    const before = output().length;
     t = performance.now();
     const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}&time=${TICK}`);
     const body = await res.text();
     const wallMs = performance.now() - t;
-    if (!res.ok) throw new Error(`scheduled handler: ${res.status} ${body}\n${output.slice(before)}`);
+    if (!res.ok) throw new Error(`scheduled handler: ${res.status} ${body}\n${output().slice(before)}`);
     await new Promise((r) => setTimeout(r, 200)); // let the log line arrive
-    const line = output.slice(before).split("\n").find((l) => l.includes('"scheduler.tick"'));
+    const line = output().slice(before).split("\n").find((l) => l.includes('"scheduler.tick"'));
     const tick: Tick = line ? JSON.parse(line.slice(line.indexOf("{"))) : { due: 0, created: 0, enqueued: 0, queries: 0, pages: 0, more: false, ms: 0 };
     ticks.push({ ...tick, wallMs });
     if (!tick.more) break;
@@ -155,13 +108,9 @@ try {
   // The same tick again: must create nothing.
   const again = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}&time=${TICK}`);
   if (!again.ok) throw new Error(`second tick: ${again.status}`);
-  process.kill(-child.pid!, "SIGTERM");
-  await new Promise((r) => child!.once("exit", r));
-  child = undefined;
+  await server.kill(); // the counts are read from the persisted state, with no server holding it
 
-  const [counts] = d1Query<{ runs: number; pairs: number; pending: number; skipped: number; stillDue: number; caughtUp: number }>(
-    config,
-    persist,
+  const [counts] = server.query<{ runs: number; pairs: number; pending: number; skipped: number; stillDue: number; caughtUp: number }>(
     `SELECT (SELECT count(*) FROM runs) AS runs,
             (SELECT count(DISTINCT goal_id || ':' || scheduled_for) FROM runs) AS pairs,
             (SELECT count(*) FROM runs WHERE status = 'pending') AS pending,
@@ -184,12 +133,6 @@ try {
   console.log(ok && fast ? "PASS" : `FAIL (correct: ${ok}, within target: ${fast})`);
   process.exitCode = ok && fast ? 0 : 1;
 } finally {
-  if (child) {
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 /**
- * Starts the Worker with `wrangler dev` on 127.0.0.1 for a benchmark: a throwaway persist dir, the local D1
- * migrated, the given vars, and a stop() that kills it. Benchmarks only ever target this local server.
+ * Starts the Worker with `wrangler dev` on 127.0.0.1 for a benchmark or the CLI tests: a throwaway persist dir,
+ * the local D1 migrated (and optionally seeded before start), the given vars, free ports. Only this local
+ * server is ever targeted.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,9 +12,29 @@ import { join } from "node:path";
 const ROOT = new URL("../..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 
-export type DevServer = { url: string; persistDir: string; stop: () => Promise<void>; d1: (sqlFile: string) => void; logs: () => string };
+/** The local D1 of a dev server, through `wrangler d1 execute --local`. */
+export type LocalD1 = { exec: (sqlFile: string) => void; query: <T>(sql: string) => T[] };
 
-async function freePort(): Promise<number> {
+export type DevServer = LocalD1 & {
+  url: string;
+  persistDir: string;
+  /** Everything wrangler printed so far (the Worker's console lines included). */
+  logs: () => string;
+  /** Stops wrangler and keeps the state, so it can still be queried. */
+  kill: () => Promise<void>;
+  /** Stops wrangler and removes the state. */
+  stop: () => Promise<void>;
+};
+
+export type DevServerOptions = {
+  logLevel?: string;
+  /** Another wrangler config (e.g. one without queue consumers); paths in it must be absolute. */
+  config?: string;
+  /** Runs after the migrations, before wrangler dev starts (seeding without a server holding the DB). */
+  beforeStart?: (d1: LocalD1) => void;
+};
+
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -24,38 +45,57 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startDevServer(vars: Record<string, string>, opts: { logLevel?: string } = {}): Promise<DevServer> {
-  const persistDir = mkdtempSync(join(tmpdir(), "async-agent-bench-"));
-  const envFile = join(persistDir, "bench.vars");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
-  const d1 = (file: string) => {
-    const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--persist-to", persistDir, "--file", file, "--yes"], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
-    if (r.status !== 0) throw new Error(`wrangler d1 execute failed:\n${r.stdout}\n${r.stderr}`);
-  };
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+function wrangler(args: string[]): string {
+  const r = spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
 
-  const port = await freePort();
+export async function startDevServer(vars: Record<string, string>, opts: DevServerOptions = {}): Promise<DevServer> {
+  const persistDir = mkdtempSync(join(tmpdir(), "async-agent-dev-"));
+  const envFile = join(persistDir, "dev.vars");
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
+  const target = [...(opts.config ? ["--config", opts.config] : []), "--persist-to", persistDir];
+  const d1: LocalD1 = {
+    exec: (file) => void wrangler(["d1", "execute", "DB", "--local", ...target, "--file", file, "--yes"]),
+    query: <T>(sql: string) =>
+      JSON.parse(wrangler(["d1", "execute", "DB", "--local", ...target, "--json", "--command", sql]))[0].results as T[],
+  };
+  wrangler(["d1", "migrations", "apply", "DB", "--local", ...target]);
+  opts.beforeStart?.(d1);
+
+  const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     WRANGLER,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--env-file", envFile, "--log-level", opts.logLevel ?? "warn"],
+    ["dev", ...target, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--env-file", envFile, "--log-level", opts.logLevel ?? "warn"],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
   );
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
+  const kill = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      return; // already gone
+    }
+    await exited;
+  };
+  const stop = async () => {
+    await kill();
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not start in 60 s:\n${output}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not start in 90 s:\n${output}`);
+    }
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {
@@ -63,21 +103,7 @@ export async function startDevServer(vars: Record<string, string>, opts: { logLe
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return {
-    url,
-    persistDir,
-    d1,
-    logs: () => output,
-    stop: async () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        /* already gone */
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      rmSync(persistDir, { recursive: true, force: true });
-    },
-  };
+  return { url, persistDir, ...d1, logs: () => output, kill, stop };
 }
 
 /** Percentile of sorted numbers (nearest rank). */

@@ -20,12 +20,13 @@ export function retryAfterMs(headers: Headers | undefined, capMs = 60_000): numb
   return Number.isFinite(at) ? Math.min(Math.max(0, at - Date.now()), capMs) : undefined;
 }
 
-const FIX: Record<ProviderName, { key: string; model: string }> = {
-  openai: { key: "OPENAI_API_KEY", model: "OPENAI_MODEL (or the goal's params.model)" },
-  openrouter: { key: "OPENROUTER_API_KEY", model: "OPENROUTER_MODEL (or the goal's params.model)" },
+const FIX: Record<ProviderName, { key: string; model: string; url: string }> = {
+  openai: { key: "OPENAI_API_KEY", model: "OPENAI_MODEL (or the goal's params.model)", url: "OPENAI_BASE_URL" },
+  openrouter: { key: "OPENROUTER_API_KEY", model: "OPENROUTER_MODEL (or the goal's params.model)", url: "OPENROUTER_BASE_URL" },
   ollama: {
     key: "OLLAMA_API_KEY / CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET",
     model: "OLLAMA_MODEL (or `ollama pull` the model)",
+    url: "OLLAMA_BASE_URL (is the tunnel up?)",
   },
 };
 
@@ -45,7 +46,7 @@ export function classify(err: unknown, provider: ProviderName, model: string): L
     return new LlmError(`${who}: request refused (HTTP ${s}): ${detail}`, true);
   }
   if (err instanceof APIConnectionError || err instanceof TypeError)
-    return new LlmError(`${who}: cannot reach the provider (${(err as Error).message}): check the base URL and the network`, false);
+    return new LlmError(`${who}: cannot reach the provider (${(err as Error).message}): check ${FIX[provider].url} and the network`, false);
   return new LlmError(`${who}: ${err instanceof Error ? err.message : String(err)}`, false);
 }
 
