@@ -113,13 +113,13 @@ export const goals = newRouter()
       method: "post",
       path: "/{id}/run",
       tags,
-      summary: "Run a goal now: answers with the pending run",
+      summary: "Run a goal now: answers with the pending run (or, under the goal's overlap policy `skip` while a run is active, the skipped run)",
       request: { params: IdParam },
-      responses: { 202: jsonContent(Run, "The pending run"), ...errorResponses, ...conflict },
+      responses: { 202: jsonContent(Run, "The new run"), ...errorResponses, ...conflict },
     }),
     async (c) => {
-    const goal = await goalOr404(c.var.db, c.req.valid("param").id);
-    if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
-    return c.json(presentRun(await startManualRun(c.env, c.var.db, goal)), 202);
+      const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+      if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
+      return c.json(presentRun(await startManualRun(c.env, c.var.db, goal)), 202);
     },
   );
