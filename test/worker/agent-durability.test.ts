@@ -61,6 +61,35 @@ describe("durable runs", () => {
     expect((await llmStats(key)).requests).toBe(5);
   });
 
+  it("survives a second eviction during a resumed run without starting over or repeating tools", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [remember("one"), { ...remember("two"), delayMs: 15_000, delayTimes: 2 }, finish("twice resumed")],
+    });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 15_000, interval: 50 });
+    await abortAllDurableObjects();
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    // The resumed fiber is evicted too, before it checkpointed anything of its own.
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(3), { timeout: 15_000, interval: 50 });
+    await abortAllDurableObjects();
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    const ended = await waitForRunEnd(run.id, 40_000);
+    expect(ended).toMatchObject({ status: "completed", summary: "twice resumed" });
+    expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName, s.toolInput?.content ?? null])).toEqual([
+      [1, "remember", "one"],
+      [2, "remember", "two"],
+      [3, "finish", null],
+    ]);
+    // Turn 1's tool ran once; only the interrupted turn 2 was asked again, twice.
+    const memories = await env.DB.prepare("SELECT content, count(*) AS n FROM memories WHERE goal_id = ? GROUP BY content ORDER BY content")
+      .bind(goal.id)
+      .all<{ content: string; n: number }>();
+    expect(memories.results).toEqual([
+      { content: "one", n: 1 },
+      { content: "two", n: 1 },
+    ]);
+    expect((await llmStats(key)).requests).toBe(5);
+  });
+
   it("resumes an interrupted run from its own alarm, with no new queue delivery", async () => {
     const { run, key, goal } = await startScriptedRun({
       turns: [remember("first"), { ...remember("second"), delayMs: 15_000, delayTimes: 1 }, finish("woken by the alarm")],

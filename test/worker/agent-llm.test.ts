@@ -182,4 +182,28 @@ describe("loop budgets and tool timeouts", () => {
     const [step] = await stepsOf(runId);
     expect(step).toMatchObject({ toolName: "stuck", error: "stuck timed out after 50 ms" });
   });
+
+  it("keeps configured secrets out of observations and step errors, whatever a tool says", async () => {
+    const leaky = defineTool({
+      name: "leaky",
+      description: "Echoes configuration",
+      input: z.object({ fail: z.boolean() }),
+      execute: async ({ fail }) => {
+        const text = `key=${env.OPENAI_API_KEY} secret=${env.WEBHOOK_SECRET}`;
+        if (fail) throw new Error(`upstream said ${text}`);
+        return { text };
+      },
+    });
+    const { runId } = await loopFor(
+      { turns: [{ toolCalls: [{ name: "leaky", arguments: { fail: false } }, { name: "leaky", arguments: { fail: true } }] }, { text: "done" }] },
+      {},
+      { tools: [leaky, finishTool()] },
+    );
+    const steps = await stepsOf(runId);
+    expect(steps.map((s) => s.toolName)).toEqual(["leaky", "leaky", null]);
+    const stored = JSON.stringify(steps);
+    expect(stored).toContain("[redacted]");
+    // The observation the model reads is built from the same redacted text.
+    for (const secret of [env.OPENAI_API_KEY, env.WEBHOOK_SECRET]) expect(stored).not.toContain(secret);
+  });
 });

@@ -5,22 +5,31 @@
  * an eviction, `onFiberRecovered` (or a later `acceptRun` from the reaper's re-enqueue) resumes the
  * run from its last checkpoint in a new fiber; it never starts over.
  */
-import { Agent, type FiberContext, type FiberRecoveryContext } from "agents";
+import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
 import type { Env } from "../context";
 import { dbFor } from "../db/client";
 import { getGoal } from "../db/goals";
 import { getRun, isTerminal } from "../db/runs";
 import { providerFor } from "../llm/provider";
+import { redactSecrets } from "../lib/redact";
 import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
 import { endRun, markRunning } from "./run-store";
 
 const FIBER = "run";
+/** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */
+const fiberKey = (runId: string, n: number) => (n === 0 ? `run:${runId}` : `run:${runId}:resume:${n}`);
 const FIBER_RETENTION_MS = 7 * 24 * 3600_000;
 
 /** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
 type RunSnapshot = { runId: string; cp: Checkpoint | null; ending?: LoopResult };
+
+/** The newest checkpoint among a run's fibers (the newest fiber may have been cut off before stashing). */
+function latestSnapshot(fibers: FiberInspection[]): RunSnapshot | null {
+  for (let i = fibers.length - 1; i >= 0; i--) if (fibers[i].snapshot) return fibers[i].snapshot as RunSnapshot;
+  return null;
+}
 
 export type Acceptance = { accepted: boolean; state: "started" | "resumed" | "running" | "ended" | "failed"; detail?: string };
 
@@ -34,9 +43,7 @@ export class GoalAgent extends Agent<Env> {
     const run = await getRun(db, runId);
     if (!run || isTerminal(run.status)) return { accepted: false, state: "ended" };
     if (this.live.has(runId)) return { accepted: false, state: "running" };
-    const fibers = (await this.listFibers({ name: FIBER, limit: 1000 }))
-      .filter((f) => f.metadata?.runId === runId)
-      .sort((a, b) => b.createdAt - a.createdAt);
+    const fibers = await this.fibersOf(runId);
     if (!fibers.length) {
       if (run.status === "running") {
         // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
@@ -45,11 +52,23 @@ export class GoalAgent extends Agent<Env> {
         await notifyRunEnded(this.env, runId);
         return { accepted: false, state: "failed", detail: error };
       }
-      return this.launch(runId, null, `run:${runId}`, "started");
+      return this.launch(runId, null, fiberKey(runId, 0), "started");
     }
     // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its stash.
-    const snap = (fibers[0].snapshot ?? null) as RunSnapshot | null;
-    return this.launch(runId, snap, `run:${runId}:resume:${fibers.length}`, "resumed");
+    return this.launch(runId, latestSnapshot(fibers), fiberKey(runId, fibers.length), "resumed");
+  }
+
+  /**
+   * The run's fibers, oldest first: `run:<id>`, then one `run:<id>:resume:<n>` per resume. Looked up by key
+   * (listFibers caps its page at 100, and a busy goal keeps more settled fibers than that).
+   */
+  private async fibersOf(runId: string): Promise<FiberInspection[]> {
+    const found: FiberInspection[] = [];
+    for (let n = 0; ; n++) {
+      const f = await this.inspectFiberByKey(fiberKey(runId, n));
+      if (!f) return found;
+      found.push(f);
+    }
   }
 
   /** RPC from POST /runs/:id/cancel: stop now if the run executes here (the flag in D1 covers the rest). */
@@ -66,11 +85,11 @@ export class GoalAgent extends Agent<Env> {
 
   async onFiberRecovered(ctx: FiberRecoveryContext) {
     if (ctx.name !== FIBER) return;
-    const snap = (ctx.snapshot ?? null) as RunSnapshot | null;
-    const runId = (ctx.metadata?.runId as string | undefined) ?? snap?.runId;
+    const runId = (ctx.metadata?.runId as string | undefined) ?? (ctx.snapshot as RunSnapshot | null)?.runId;
     if (!runId) return { status: "error" as const, error: "interrupted run fiber without a run id" };
-    const fibers = (await this.listFibers({ name: FIBER, limit: 1000 })).filter((f) => f.metadata?.runId === runId);
-    const res = await this.launch(runId, snap, `run:${runId}:resume:${fibers.length}`, "resumed");
+    const fibers = await this.fibersOf(runId);
+    const snap = (ctx.snapshot as RunSnapshot | null) ?? latestSnapshot(fibers);
+    const res = await this.launch(runId, snap, fiberKey(runId, fibers.length), "resumed");
     return { status: "completed" as const, metadata: { runId, recovery: res.state } };
   }
 
@@ -97,6 +116,9 @@ export class GoalAgent extends Agent<Env> {
     const env = this.env;
     const db = dbFor(env.DB);
     const stash = (s: RunSnapshot) => ctx.stash(s);
+    // A new fiber starts with no snapshot: carry the checkpoint over at once (stash is synchronous), so an
+    // eviction before this fiber's first turn resumes from it again instead of from step one.
+    if (snap) stash(snap);
     try {
       let ending = snap?.ending;
       if (!ending) {
@@ -130,9 +152,11 @@ export class GoalAgent extends Agent<Env> {
         }
         stash({ runId, cp: lastCp, ending });
       }
+      // Provider error texts end up on the run, its webhook and the API: configured secrets never do.
+      if (ending.error) ending = { ...ending, error: redactSecrets(env, ending.error) };
       await endRun(db, runId, ending, ending.totals);
       await notifyRunEnded(env, runId);
-      // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps listFibers small.
+      // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
       await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
     } finally {
       if (this.live.get(runId) === ctl) this.live.delete(runId);

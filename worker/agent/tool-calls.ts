@@ -5,6 +5,7 @@
  * and a step with `error` set; nothing here throws at the loop.
  */
 import { z } from "zod";
+import { redactSecrets } from "../lib/redact";
 import type { ToolCall } from "../llm/provider";
 import { defineTool, type Tool, type ToolContext, type ToolOutput } from "../tools/tool";
 import { OBSERVATION_CAP } from "./context-window";
@@ -71,7 +72,14 @@ export async function runToolCall(
   runSignal: AbortSignal,
 ): Promise<CallResult> {
   const started = Date.now();
-  const done = (r: Omit<CallResult, "call" | "durationMs">): CallResult => ({ call, durationMs: Date.now() - started, ...r });
+  // Whatever a tool says reaches the model, D1 and the API: configured secrets never do.
+  const done = (r: Omit<CallResult, "call" | "durationMs">): CallResult => ({
+    call,
+    durationMs: Date.now() - started,
+    ...r,
+    observation: redactSecrets(ctx.env, r.observation),
+    error: r.error === null ? null : redactSecrets(ctx.env, r.error),
+  });
   const tool = tools.get(call.name);
   if (!tool) {
     const msg = `unknown tool "${call.name}"; available tools: ${[...tools.keys()].join(", ")}`;

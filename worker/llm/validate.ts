@@ -5,6 +5,7 @@
  */
 import type { Env } from "../context";
 import type { GoalRow } from "../db/schema";
+import { redactSecrets } from "../lib/redact";
 import { configFor, providerFor, type ProviderConfig, type ProviderName } from "./provider";
 
 export type Validation = { provider: ProviderName | string; model: string; ok: boolean; reason?: string };
@@ -41,9 +42,9 @@ export async function validateLlm(
   const result = (async (): Promise<Validation> => {
     try {
       const check = await providerFor(env, null, cfg).checkToolCalling(AbortSignal.timeout(30_000));
-      return { ...cfg, ...check };
+      return { ...cfg, ...check, ...(check.reason ? { reason: redactSecrets(env, check.reason) } : {}) };
     } catch (e) {
-      return { ...cfg, ok: false, reason: e instanceof Error ? e.message : String(e) };
+      return { ...cfg, ok: false, reason: redactSecrets(env, e instanceof Error ? e.message : String(e)) };
     }
   })();
   // Concurrent callers share one probe.

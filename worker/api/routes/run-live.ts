@@ -2,7 +2,12 @@
  * /api/v1/runs/:id/stream and /api/v1/runs/:id/cancel.
  * The stream is built from D1, not from the agent: steps are committed there as they complete, so
  * replay, live updates and reconnects (Last-Event-ID) all read one source of truth, and a stream
- * survives the agent being evicted or resumed. D1 is polled every POLL_MS while the run is live.
+ * survives the agent being evicted or resumed.
+ *
+ * A stream is one Worker invocation, and D1 allows 1,000 queries per invocation (Paid plan): the stream
+ * polls with one query while nothing changes (backing off from 0.5 s to 2 s), reads steps only when the run
+ * row moved, and closes after STREAM_QUERY_BUDGET queries with a `retry:` hint. Clients reconnect with
+ * Last-Event-ID and miss nothing; a 2 s poll makes that about every 13 minutes of an idle run.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { getAgentByName } from "agents";
@@ -19,7 +24,9 @@ import { ErrorBody, Run } from "../schemas";
 import { runOr404 } from "./runs";
 
 const POLL_MS = 500;
+const MAX_POLL_MS = 2_000;
 const PING_MS = 15_000;
+const STREAM_QUERY_BUDGET = 400;
 const tags = ["runs"];
 
 /** The terminal event of a finished run; a skipped run never ran, which reads best as cancelled. */
@@ -51,9 +58,11 @@ export const runLive = newRouter()
           after = 0;
         }
         let lastPing = Date.now();
+        let queries = 0;
         const flushSteps = async () => {
           for (;;) {
             const page = await listSteps(db, first.id, { afterStep: after, limit: 100 });
+            queries++;
             for (const s of page.items) {
               await stream.writeSSE({ event: "step", id: String(s.stepNo), data: JSON.stringify(presentStep(s)) });
               after = s.stepNo;
@@ -61,11 +70,23 @@ export const runLive = newRouter()
             if (!page.nextCursor) return;
           }
         };
+        let seen: number | null = null;
+        let wait = POLL_MS;
         while (!stream.aborted) {
-          // Read the run before the steps: steps are committed before the run ends, so none is missed.
+          if (queries >= STREAM_QUERY_BUDGET) {
+            await stream.write("retry: 1000\n\n");
+            return;
+          }
+          // Read the run before the steps: steps are committed before (or with) the run row's update.
           const run = await getRun(db, first.id);
-          await flushSteps();
-          if (!run || isTerminal(run.status)) {
+          queries++;
+          const over = !run || isTerminal(run.status);
+          if (over || run.updatedAt !== seen) {
+            await flushSteps();
+            seen = run?.updatedAt ?? null;
+            wait = POLL_MS;
+          } else wait = Math.min(wait * 2, MAX_POLL_MS);
+          if (over) {
             if (run) await stream.writeSSE({ event: terminalEvent(run.status), id: "end", data: JSON.stringify(presentRun(run)) });
             return;
           }
@@ -73,7 +94,7 @@ export const runLive = newRouter()
             await stream.write(": ping\n\n");
             lastPing = Date.now();
           }
-          await stream.sleep(POLL_MS);
+          await stream.sleep(wait);
         }
       });
     },
