@@ -1,4 +1,5 @@
 /** Every fake server, started together. Add a fake here with a name; tests read its port by that name. */
+import { startEcho } from "./echo";
 import type { Fake } from "./http";
 import { startLlm } from "./llm";
 import { startPages } from "./pages";
@@ -14,6 +15,7 @@ const FAKES: Record<string, () => Promise<Fake>> = {
   tavily: startTavily,
   webhooks: startWebhookReceiver,
   resend: startResend,
+  echo: startEcho,
 };
 
 export async function startFakes(): Promise<{ ports: Record<string, number>; close: () => Promise<void> }> {

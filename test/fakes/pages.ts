@@ -1,8 +1,10 @@
 /**
  * A small web: article pages, a ~1 MB page, JSON/text/markdown/RSS/binary resources, and redirects
- * (to a page, to a cloud metadata address, in a loop). Other fakes link here via `pagesUrl()`.
+ * (to a page, to a cloud metadata address, in a loop, to /echo on this or another origin with any 3xx
+ * status). Other fakes link here via `pagesUrl()`.
  */
 import { articleHtml, largeHtml } from "./html-corpus";
+import { echoRequest, echoUrl } from "./echo";
 import { serve, type Fake } from "./http";
 
 let port = 0;
@@ -13,7 +15,7 @@ const LARGE = largeHtml(1024 * 1024);
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
 
 export async function startPages(): Promise<Fake> {
-  const fake = await serve((req, _body, res) => {
+  const fake = await serve((req, reqBody, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const p = url.pathname;
     const send = (status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
@@ -38,6 +40,10 @@ export async function startPages(): Promise<Fake> {
     if (p === "/redirect/metadata") return send(302, "text/plain", "", { location: "http://169.254.169.254/latest/meta-data/" });
     if (p === "/redirect/loop") return send(302, "text/plain", "", { location: "/redirect/loop" });
     if (p === "/redirect/file") return send(301, "text/plain", "", { location: "file:///etc/passwd" });
+    if ((m = p.match(/^\/redirect\/(same|cross)\/(30[12378])$/)))
+      return send(Number(m[2]), "text/plain", "", { location: m[1] === "same" ? "/echo" : `${echoUrl()}/echo` });
+    if (p === "/redirect/cross-and-back") return send(302, "text/plain", "", { location: `${echoUrl()}/redirect/back` });
+    if (p === "/echo") return echoRequest("pages", req, reqBody, res);
     if (p === "/slow") return void setTimeout(() => send(200, "text/plain", "late"), 5_000).unref();
     if (p === "/echo-ua") return send(200, "text/plain", `ua=${req.headers["user-agent"] ?? ""}`);
     if ((m = p.match(/^\/status\/(\d+)$/))) return send(Number(m[1]), "text/plain", `status ${m[1]}`);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { privateHostReason } from "../../worker/net/address";
 import { checkUrl, EgressError, guardedFetch, USER_AGENT } from "../../worker/net/guarded-fetch";
 import { deliverWebhook, signWebhook } from "../../worker/net/webhook-signing";
+import type { Echoed } from "../fakes/echo";
 import { ToolError } from "../../worker/tools/tool";
 import { runTool, toolContext } from "./tool-context";
 
@@ -33,8 +34,22 @@ const REFUSED = [
   "http://[::ffff:7f00:1]/",
   "http://[::ffff:169.254.169.254]/",
   "http://[::127.0.0.1]/",
+  "http://[::ffff:0:7f00:1]/",
+  "http://[::ffff:0:a00:1]/",
+  "http://[::ffff:0:127.0.0.1]/",
+  "http://[0:0:0:0:ffff:0:a9fe:a9fe]/",
+  "http://[::8.8.8.8]/",
+  "http://[::1:0:8.8.8.8]/",
   "http://[64:ff9b::a9fe:a9fe]/",
+  "http://[64:ff9b::7f00:1]/",
+  "http://[64:ff9b::10.0.0.1]/",
+  "http://[64:ff9b::192.168.1.1]/",
+  "http://[64:ff9b:1::808:808]/",
   "http://[2002:a9fe:a9fe::]/",
+  "http://[2002:7f00:1::1]/",
+  "http://[2002:a00:1::]/",
+  "http://[2002:c0a8:101:1::1]/",
+  "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
   "http://[fe80::1]/",
   "http://[fd00:ec2::254]/",
   "http://169.254.169.254/latest/meta-data/",
@@ -56,7 +71,27 @@ const REFUSED = [
   "http://user:pass@example.com/",
 ];
 
-const PUBLIC = ["https://example.com/", "http://93.184.216.34/", "http://[2606:4700:4700::1111]/", "https://news.ycombinator.com/item?id=1", "http://172.32.0.1/"];
+const PUBLIC = [
+  "https://example.com/",
+  "http://93.184.216.34/",
+  "http://[2606:4700:4700::1111]/",
+  "https://news.ycombinator.com/item?id=1",
+  "http://172.32.0.1/",
+  "http://[::ffff:8.8.8.8]/",
+  "http://[::ffff:0:8.8.8.8]/",
+  "http://[64:ff9b::8.8.8.8]/",
+  "http://[2002:808:808::1]/",
+];
+
+// What an API client sends: keys the redirect target must never see, and harmless content negotiation.
+const SECRET_HEADERS = {
+  authorization: "Bearer re_secret_for_resend",
+  "X-Subscription-Token": "brave-secret",
+  "x-api-key": "tavily-secret",
+  cookie: "session=abc",
+};
+const SAFE_HEADERS = { accept: "application/json", "accept-language": "en" };
+const echoed = (res: { text(): string }) => JSON.parse(res.text()) as Echoed;
 
 describe("egress guard", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -72,6 +107,10 @@ describe("egress guard", () => {
   it("names why a literal address is internal", () => {
     expect(privateHostReason("169.254.169.254")).toMatch(/metadata/);
     expect(privateHostReason("[::ffff:a00:1]")).toBe("private");
+    expect(privateHostReason("[::ffff:0:7f00:1]")).toBe("loopback"); // IPv4-translated
+    expect(privateHostReason("[64:ff9b::a00:1]")).toBe("private"); // NAT64
+    expect(privateHostReason("[2002:a9fe:a9fe::1]")).toMatch(/metadata/); // 6to4
+    expect(privateHostReason("[::8.8.8.8]")).toMatch(/reserved/);
     expect(privateHostReason("example.com")).toBeNull();
   });
 
@@ -100,6 +139,55 @@ describe("egress guard", () => {
     const ok = await guardedFetch(`${pages()}/redirect/article`, {}, policy);
     expect(ok.url).toBe(`${pages()}/article/1`);
     expect(ok.text()).toContain("<article>");
+  });
+
+  it.each([301, 302, 303, 307, 308])("drops credentials when a %i redirect leaves the origin, keeping only safe headers", async (status) => {
+    const res = await guardedFetch(`${pages()}/redirect/cross/${status}`, { headers: { ...SECRET_HEADERS, ...SAFE_HEADERS } }, { allowPrivate: true });
+    const got = echoed(res);
+    expect(got.server).toBe("echo"); // another 127.0.0.1 port: another origin
+    expect(res.url).not.toContain(pages());
+    for (const name of ["authorization", "x-subscription-token", "x-api-key", "cookie"]) expect(got.headers).not.toHaveProperty(name);
+    expect(got.headers).toMatchObject({ ...SAFE_HEADERS, "user-agent": USER_AGENT });
+  });
+
+  it("keeps the caller's headers on a same-origin redirect", async () => {
+    const res = await guardedFetch(`${pages()}/redirect/same/302`, { headers: { ...SECRET_HEADERS, ...SAFE_HEADERS } }, { allowPrivate: true });
+    const got = echoed(res);
+    expect(got.server).toBe("pages");
+    expect(got.headers).toMatchObject({ authorization: "Bearer re_secret_for_resend", "x-subscription-token": "brave-secret", "x-api-key": "tavily-secret", cookie: "session=abc" });
+  });
+
+  it("does not restore credentials when the redirect chain comes back to the first origin", async () => {
+    const res = await guardedFetch(`${pages()}/redirect/cross-and-back`, { headers: SECRET_HEADERS }, { allowPrivate: true });
+    const got = echoed(res);
+    expect(got.server).toBe("pages");
+    expect(got.headers).not.toHaveProperty("authorization");
+    expect(got.headers).not.toHaveProperty("x-api-key");
+  });
+
+  it.each([303, 301, 302])("turns a POST answered with %i into a GET without body or body headers", async (status) => {
+    const headers = { authorization: "Bearer k", "content-type": "application/json" };
+    const got = echoed(await guardedFetch(`${pages()}/redirect/same/${status}`, { method: "POST", headers, body: '{"q":1}' }, { allowPrivate: true }));
+    expect(got).toMatchObject({ server: "pages", method: "GET", body: "" });
+    expect(got.headers).not.toHaveProperty("content-type");
+    expect(got.headers.authorization).toBe("Bearer k"); // same origin: credentials stay
+  });
+
+  it("turns a 303 after PUT into a GET, and keeps method and body on a same-origin 307/308", async () => {
+    const put = echoed(await guardedFetch(`${pages()}/redirect/same/303`, { method: "PUT", body: "x" }, { allowPrivate: true }));
+    expect(put).toMatchObject({ method: "GET", body: "" });
+    for (const status of [307, 308]) {
+      const init = { method: "POST", headers: { "content-type": "application/json" }, body: '{"q":1}' };
+      const got = echoed(await guardedFetch(`${pages()}/redirect/same/${status}`, init, { allowPrivate: true }));
+      expect(got).toMatchObject({ server: "pages", method: "POST", body: '{"q":1}', headers: { "content-type": "application/json" } });
+    }
+  });
+
+  it("refuses to replay a request body to another origin on 307/308", async () => {
+    for (const status of [307, 308]) {
+      const init = { method: "POST", headers: SECRET_HEADERS, body: '{"to":"team@example.com"}' };
+      await expect(guardedFetch(`${pages()}/redirect/cross/${status}`, init, { allowPrivate: true })).rejects.toThrow(/refused to resend a POST body across origins/);
+    }
   });
 
   it("caps the download and sends a User-Agent", async () => {

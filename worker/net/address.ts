@@ -1,9 +1,10 @@
 /**
  * Is a URL host a private/internal destination? Literal addresses in every spelling (decimal, hex and
- * octal IPv4, IPv6 with embedded IPv4) and well-known internal names are classified here. Workers
- * cannot resolve DNS before fetching, so a public name that resolves to a private address is not caught
- * here; in production Cloudflare's own egress cannot reach private networks, and `wrangler dev` only
- * reaches them when ALLOW_PRIVATE_NETWORK is on.
+ * octal IPv4; IPv6 with an embedded IPv4: compatible, mapped, translated, NAT64, 6to4, Teredo) and
+ * well-known internal names are classified here. Workers cannot resolve DNS before fetching, so a
+ * public name that resolves to a private address is not caught here; in production Cloudflare's own
+ * egress cannot reach private networks, and `wrangler dev` only reaches them when
+ * ALLOW_PRIVATE_NETWORK is on.
  */
 
 /** Parses IPv4 the way inet_aton does (1–4 parts, each decimal, 0x-hex or 0-octal). Null if not IPv4. */
@@ -78,11 +79,22 @@ function classifyV6(g: number[]): string | null {
   const embedded = (hi: number, lo: number) => classifyV4(((hi << 16) >>> 0) + lo);
   if (g.every((x) => x === 0)) return "unspecified";
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return "loopback";
-  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible), 64:ff9b::a.b.c.d (NAT64): the IPv4 inside decides.
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0))
-    return embedded(g[6], g[7]) ?? (g[5] === 0 ? "IPv4-compatible" : null);
-  if (g[0] === 0x64 && g[1] === 0xff9b) return embedded(g[6], g[7]);
-  if (g[0] === 0x2002) return embedded(g[1], g[2]); // 6to4
+  // ::/64 holds every IPv4-in-IPv6 spelling a stack may honour: ::a.b.c.d (compatible), ::ffff:a.b.c.d
+  // (mapped) and ::ffff:0:a.b.c.d (translated, RFC 2765). Matching only some of them let
+  // [::ffff:0:7f00:1] through, so the whole /64 is judged by the IPv4 in its last 32 bits; only the
+  // mapped and translated forms of a public IPv4 pass, the rest of the range is reserved.
+  if (g.slice(0, 4).every((x) => x === 0)) {
+    const why = embedded(g[6], g[7]);
+    if (why) return why;
+    const mapped = g[4] === 0 && g[5] === 0xffff;
+    const translated = g[4] === 0xffff && g[5] === 0;
+    return mapped || translated ? null : "reserved (IPv4-compatible)";
+  }
+  // NAT64: 64:ff9b::/96 (well-known) carries the IPv4 in its last 32 bits; 64:ff9b:1::/48 is local-use only.
+  if (g[0] === 0x64 && g[1] === 0xff9b) return g[2] === 1 ? "local-use NAT64" : embedded(g[6], g[7]);
+  if (g[0] === 0x2002) return embedded(g[1], g[2]); // 6to4: 2002:AABB:CCDD::/48
+  // Teredo (2001::/32) carries the client IPv4 bit-inverted in its last 32 bits.
+  if (g[0] === 0x2001 && g[1] === 0) return embedded(~g[6] & 0xffff, ~g[7] & 0xffff);
   if ((g[0] & 0xfe00) === 0xfc00) return "unique local (private)";
   if ((g[0] & 0xffc0) === 0xfe80) return "link-local";
   if ((g[0] & 0xffc0) === 0xfec0) return "site-local";

@@ -2,7 +2,9 @@
  * THE one egress path for tools and notifications. Every request (and every redirect hop) is checked:
  * http(s) only, no credentials in the URL, no private/loopback/link-local/metadata/unspecified address
  * (unless ALLOW_PRIVATE_NETWORK=true), the goal's allowed/denied domains. The body is read up to a
- * byte cap under one timeout, and a User-Agent is set (workerd's fetch sends none).
+ * byte cap under one timeout, and a User-Agent is set (workerd's fetch sends none). Redirects are
+ * followed by hand, so this file (not the runtime) must also do what a browser's fetch does on a hop:
+ * drop credentials when the hop leaves the origin, and turn 303 (and 301/302 after POST) into a GET.
  */
 import type { Env } from "../context";
 import type { GoalRow } from "../db/schema";
@@ -13,6 +15,14 @@ export const USER_AGENT = `async-agent/${VERSION} (+https://github.com/async-age
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** The only caller headers a hop to another origin keeps: API keys (authorization, x-subscription-token,
+ * x-api-key, cookie, ...) are meant for the host the caller named, not for whatever a 3xx points at. */
+const CROSS_ORIGIN_HEADERS = new Set(["accept", "accept-language", "user-agent"]);
+/** Headers that describe a request body; they go when a redirect turns the request into a bodiless GET. */
+const BODY_HEADERS = new Set(["content-type", "content-length", "content-encoding", "content-language", "content-location"]);
+
+const keepOnly = (h: Record<string, string>, keep: (name: string) => boolean) =>
+  Object.fromEntries(Object.entries(h).filter(([name]) => keep(name)));
 
 /** A request the policy refuses (never sent). The message is safe to show the model. */
 export class EgressError extends Error {}
@@ -93,8 +103,11 @@ export async function guardedFetch(raw: string | URL, req: GuardedRequest, polic
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   let url = checkUrl(raw, policy);
-  let method = req.method ?? "GET";
+  let method = (req.method ?? "GET").toUpperCase();
   let body = req.body;
+  // Lower-cased so the redirect filters below match however the caller spelled a name.
+  let headers: Record<string, string> = { "user-agent": USER_AGENT };
+  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
   const maxRedirects = req.maxRedirects ?? MAX_REDIRECTS;
   try {
     for (let hop = 0; ; hop++) {
@@ -103,17 +116,26 @@ export async function guardedFetch(raw: string | URL, req: GuardedRequest, polic
         body,
         signal,
         redirect: "manual", // every hop goes back through checkUrl
-        headers: { "user-agent": USER_AGENT, ...req.headers },
+        headers,
       });
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location && maxRedirects > 0) {
         await res.body?.cancel();
         if (hop >= maxRedirects) throw new EgressError(`too many redirects (over ${maxRedirects})`);
-        url = checkUrl(new URL(location, url), policy);
-        if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+        const next = checkUrl(new URL(location, url), policy);
+        // Fetch spec (HTTP-redirect fetch): 303 makes anything but GET/HEAD a GET, and so does 301/302 after POST.
+        if ((res.status === 303 && method !== "GET" && method !== "HEAD") || ((res.status === 301 || res.status === 302) && method === "POST")) {
           method = "GET";
           body = undefined;
+          headers = keepOnly(headers, (name) => !BODY_HEADERS.has(name));
         }
+        if (next.origin !== url.origin) {
+          // A 307/308 would replay the body (an email, a query, maybe a key) to a host the caller never named.
+          if (body !== undefined) throw new EgressError(`refused to resend a ${method} body across origins (${url.origin} redirected to ${next.origin})`);
+          // Stripped for good: a later hop back to the first origin was still chosen by the other one.
+          headers = keepOnly(headers, (name) => CROSS_ORIGIN_HEADERS.has(name));
+        }
+        url = next;
         continue;
       }
       const { bytes, truncated } = await readCapped(res, req.maxBytes ?? DEFAULT_MAX_BYTES);
