@@ -1,5 +1,6 @@
 /** /api/v1/goals */
 import { createRoute } from "@hono/zod-openapi";
+import { cancelGoalRuns } from "../../agent/cancel";
 import type { Db } from "../../context";
 import { deleteGoalRows, getGoal, insertGoal, listGoals, updateGoal } from "../../db/goals";
 import type { GoalRow } from "../../db/schema";
@@ -7,6 +8,7 @@ import { deleteGoalFiles } from "../../lib/artifacts";
 import { isId } from "../../lib/ids";
 import { startManualRun } from "../../scheduler/dispatch";
 import { errorResponses, IdParam } from "../common";
+import { checkGoalInput } from "../goal-checks";
 import { ApiError, notFound } from "../errors";
 import { presentGoal, presentRun } from "../present";
 import { jsonContent, newRouter } from "../router";
@@ -41,7 +43,11 @@ export const goals = newRouter()
       request: body(CreateGoal),
       responses: { 201: jsonContent(Goal, "The created goal"), ...errorResponses },
     }),
-    async (c) => c.json(presentGoal(await insertGoal(c.var.db, c.req.valid("json"))), 201),
+    async (c) => {
+      const input = c.req.valid("json");
+      checkGoalInput(c.env, input);
+      return c.json(presentGoal(await insertGoal(c.var.db, input)), 201);
+    },
   )
   .openapi(
     createRoute({
@@ -78,8 +84,10 @@ export const goals = newRouter()
       responses: { 200: jsonContent(Goal, "The updated goal"), ...errorResponses },
     }),
     async (c) => {
+      const patch = c.req.valid("json");
+      checkGoalInput(c.env, patch);
       const goal = await goalOr404(c.var.db, c.req.valid("param").id);
-      return c.json(presentGoal(await updateGoal(c.var.db, goal, c.req.valid("json"))), 200);
+      return c.json(presentGoal(await updateGoal(c.var.db, goal, patch)), 200);
     },
   )
   .openapi(
@@ -87,12 +95,15 @@ export const goals = newRouter()
       method: "delete",
       path: "/{id}",
       tags,
-      summary: "Delete a goal with its runs, steps, outputs, memories and files",
+      summary: "Delete a goal with its runs, steps, outputs, memories and files (its unfinished runs are cancelled first)",
       request: { params: IdParam },
       responses: { 204: { description: "Deleted" }, ...errorResponses },
     }),
     async (c) => {
       const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+      // Stop the goal's runs first: a run left going would keep calling the LLM and could write new
+      // files under the prefix deleted below.
+      await cancelGoalRuns(c.env, c.var.db, goal.id);
       await deleteGoalRows(c.var.db, goal.id);
       await deleteGoalFiles(c.env.ARTIFACTS, goal.id);
       return c.body(null, 204);

@@ -10,9 +10,8 @@
  * Last-Event-ID and miss nothing; a 2 s poll makes that about every 13 minutes of an idle run.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { getAgentByName } from "agents";
 import { streamSSE } from "hono/streaming";
-import { cancelPending, requestCancel } from "../../agent/run-store";
+import { cancelRunNow } from "../../agent/cancel";
 import { getRun, isTerminal, listSteps } from "../../db/runs";
 import type { RunRow } from "../../db/schema";
 import { notifyRunEnded } from "../../notify/run-ended";
@@ -112,17 +111,8 @@ export const runLive = newRouter()
       const db = c.var.db;
       const run = await runOr404(db, c.req.valid("param").id);
       if (isTerminal(run.status)) throw new ApiError("conflict", `run ${run.id} is already ${run.status}`);
-      await requestCancel(db, run.id);
-      if (await cancelPending(db, run.id)) {
-        c.executionCtx.waitUntil(notifyRunEnded(c.env, run.id));
-      } else {
-        // Running: abort it now in its agent; the D1 flag stops it anyway if the agent is elsewhere.
-        try {
-          await (await getAgentByName(c.env.GOAL_AGENT, run.goalId)).cancelRun(run.id);
-        } catch (e) {
-          console.error(JSON.stringify({ at: "cancel", runId: run.id, error: String(e) }));
-        }
-      }
+      // A pending run is over at once (its notification goes out here); a running one stops in its agent.
+      if ((await cancelRunNow(c.env, db, run)) === "cancelled") c.executionCtx.waitUntil(notifyRunEnded(c.env, run.id));
       return c.json(presentRun((await getRun(db, run.id)) ?? run), 202);
     },
   );
