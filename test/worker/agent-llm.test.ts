@@ -15,6 +15,34 @@ import { llmStats, script, startScriptedRun, stepsOf, waitForRunEnd } from "./ag
 
 const db = dbFor(env.DB);
 
+/** Runs the loop directly (no Durable Object) on a new goal scripted with `s`. */
+async function loopFor(
+  s: Parameters<typeof script>[0],
+  params: Record<string, unknown>,
+  opts: { tools?: any[]; now?: () => number; objective?: string; onCheckpoint?: (cp: Checkpoint) => void } = {},
+) {
+  const { key, marker } = await script(s);
+  const created = await createGoal({ objective: `${opts.objective ?? "Budget test"} ${marker}`, params });
+  const goal = (await getGoal(db, created.id))!;
+  const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+  let checkpoints = 0;
+  const result = await runLoop({
+    env,
+    db,
+    goal,
+    run,
+    llm: providerFor(env, goal),
+    tools: opts.tools ?? [finishTool()],
+    signal: new AbortController().signal,
+    checkpoint: (cp) => {
+      checkpoints++;
+      opts.onCheckpoint?.(cp);
+    },
+    now: opts.now && (() => opts.now!() + (checkpoints >= 2 ? 60_000 : 0)),
+  });
+  return { result, key, runId: run.id };
+}
+
 describe("tool-calling validation", () => {
   it("reports each provider's verdict through POST /llm/validate, including incompatible models", async () => {
     const cases: [Record<string, string>, boolean, RegExp?][] = [
@@ -101,32 +129,23 @@ describe("context bound", () => {
       input: z.object({ n: z.int() }),
       execute: async ({ n }) => ({ text: `doc ${n}: ${big}` }),
     });
-    const { key, marker } = await script({
-      turns: [{ toolCalls: [{ name: "big_read", arguments: { n: 1 } }] }, { toolCalls: [{ name: "read_more", arguments: { step: 1, offset: 6000 } }] }],
-      then: { toolCalls: [{ name: "big_read", arguments: { n: 2 } }] },
-      closing: { text: "Read 19 documents." },
-    });
-    const created = await createGoal({ objective: `Read everything ${marker}`, params: { stepBudget: 20 } });
-    const goal = (await getGoal(db, created.id))!;
-    const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
     const checkpoints: Checkpoint[] = [];
-    const result = await runLoop({
-      env,
-      db,
-      goal,
-      run,
-      llm: providerFor(env, goal),
-      tools: [bigRead, finishTool()],
-      signal: new AbortController().signal,
-      checkpoint: (cp) => checkpoints.push(structuredClone(cp)),
-    });
+    const { result, key, runId } = await loopFor(
+      {
+        turns: [{ toolCalls: [{ name: "big_read", arguments: { n: 1 } }] }, { toolCalls: [{ name: "read_more", arguments: { step: 1, offset: 6000 } }] }],
+        then: { toolCalls: [{ name: "big_read", arguments: { n: 2 } }] },
+        closing: { text: "Read 19 documents." },
+      },
+      { stepBudget: 20 },
+      { tools: [bigRead, finishTool()], objective: "Read everything", onCheckpoint: (cp) => checkpoints.push(structuredClone(cp)) },
+    );
     expect(result).toMatchObject({ status: "completed", endReason: "budget_exhausted", summary: "Read 19 documents." });
     expect(result.totals.stepsExecuted).toBe(21);
     const stats = await llmStats(key);
     expect(stats.requests).toBe(21);
     console.log(`context: largest request of the 20-step 200 KB run ≈ ${stats.maxRequestTokens} tokens (chars/4)`);
     expect(stats.maxRequestTokens).toBeLessThan(16_000);
-    const steps = await stepsOf(run.id);
+    const steps = await stepsOf(runId);
     expect(steps[1].observation.startsWith(`doc 1: ${big}`.slice(6000, 6100))).toBe(true);
     expect(steps[1].observation).toContain("[chars 6000-11800 of");
     // The checkpoint stays small enough for one Durable Object SQLite row.
@@ -135,25 +154,6 @@ describe("context bound", () => {
 });
 
 describe("loop budgets and tool timeouts", () => {
-  async function loopFor(s: Parameters<typeof script>[0], params: Record<string, unknown>, opts: { tools?: any[]; now?: () => number } = {}) {
-    const { key, marker } = await script(s);
-    const created = await createGoal({ objective: `Budget test ${marker}`, params });
-    const goal = (await getGoal(db, created.id))!;
-    const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
-    let checkpoints = 0;
-    const result = await runLoop({
-      env,
-      db,
-      goal,
-      run,
-      llm: providerFor(env, goal),
-      tools: opts.tools ?? [finishTool()],
-      signal: new AbortController().signal,
-      checkpoint: () => void checkpoints++,
-      now: opts.now && (() => opts.now!() + (checkpoints >= 2 ? 60_000 : 0)),
-    });
-    return { result, key, runId: run.id };
-  }
   const remember = { toolCalls: [{ name: "remember", arguments: { content: "x" } }] };
 
   it("ends on the token budget with a closing report", async () => {
