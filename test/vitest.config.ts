@@ -1,17 +1,22 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { testBindings } from "./test/bindings.ts";
+import { testBindings } from "./bindings.ts";
+
+/** The repository root: paths below are relative to it, wherever vitest is started from. */
+const root = new URL("..", import.meta.url).pathname;
+const at = (path: string) => `${root}${path}`;
 
 // One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
 export default defineConfig(async () => {
-  const migrations = await readD1Migrations("./migrations");
+  const migrations = await readD1Migrations(at("migrations"));
   return {
+    root,
     test: {
       projects: [
         {
           plugins: [
             cloudflareTest(({ inject }) => ({
-              wrangler: { configPath: "./wrangler.toml" },
+              wrangler: { configPath: at("wrangler.toml") },
               miniflare: {
                 // service_binding_extra_handlers lets tests call exports.default.queue()/.scheduled();
                 // it stays out of wrangler.toml.
@@ -23,8 +28,8 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["test/worker/**/*.test.ts"],
-            setupFiles: ["./test/worker/setup.ts"],
-            globalSetup: ["./test/fakes/global-setup.ts"],
+            setupFiles: [at("test/worker/setup.ts")],
+            globalSetup: [at("test/fakes/global-setup.ts")],
             testTimeout: 30_000,
           },
         },
@@ -34,7 +39,7 @@ export default defineConfig(async () => {
             include: ["test/cli/**/*.test.ts"],
             environment: "node",
             // The CLI's setup bundles the CLI and starts one Worker for the whole suite (after the fakes).
-            globalSetup: ["./test/fakes/global-setup.ts", "./test/cli/global-setup.ts"],
+            globalSetup: [at("test/fakes/global-setup.ts"), at("test/cli/global-setup.ts")],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },
