@@ -3,7 +3,7 @@
  * replaying a checkpoint after an eviction never duplicates a step row. Run updates are guarded by
  * status so a finished run is never reopened.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../context";
 import { insertOutput } from "../db/runs";
 import { runs, steps, type RunRow, type StepRow } from "../db/schema";
@@ -16,11 +16,10 @@ export type Ending = { status: "completed" | "failed" | "cancelled"; endReason: 
 
 /** pending|running → running; returns the row, or null when the run is over (or gone). */
 export async function markRunning(db: Db, runId: string, now = Date.now()): Promise<RunRow | null> {
-  const row = await db.select().from(runs).where(eq(runs.id, runId)).get();
-  if (!row || (row.status !== "pending" && row.status !== "running")) return null;
+  // One statement on the run's start path: a resumed run keeps its first started_at.
   const [updated] = await db
     .update(runs)
-    .set({ status: "running", startedAt: row.startedAt ?? now, heartbeatAt: now, updatedAt: now })
+    .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
     .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])))
     .returning();
   return updated ?? null;
