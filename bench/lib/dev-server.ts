@@ -4,7 +4,7 @@
  * server is ever targeted.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,8 +18,16 @@ export type LocalD1 = { exec: (sqlFile: string) => void; query: <T>(sql: string)
 export type DevServer = LocalD1 & {
   url: string;
   persistDir: string;
+  /** wrangler's DevTools inspector (Chrome DevTools protocol) for the Worker. */
+  inspectorPort: number;
   /** Everything wrangler printed so far (the Worker's console lines included). */
   logs: () => string;
+  /**
+   * CPU seconds used so far by the dev server's workerd processes (Linux /proc). workerd runs every
+   * Worker, Durable Object and the local D1/Queues emulation on one main thread, so this bounds what
+   * a local benchmark can show.
+   */
+  workerdCpuSeconds: () => number;
   /** Stops wrangler and keeps the state, so it can still be queried. */
   kill: () => Promise<void>;
   /** Stops wrangler and removes the state. */
@@ -32,6 +40,8 @@ export type DevServerOptions = {
   config?: string;
   /** Runs after the migrations, before wrangler dev starts (seeding without a server holding the DB). */
   beforeStart?: (d1: LocalD1) => void;
+  /** More `wrangler dev` arguments. */
+  args?: string[];
 };
 
 export async function freePort(): Promise<number> {
@@ -67,7 +77,7 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     WRANGLER,
-    ["dev", ...target, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--env-file", envFile, "--log-level", opts.logLevel ?? "warn"],
+    ["dev", ...target, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--env-file", envFile, "--log-level", opts.logLevel ?? "warn", ...(opts.args ?? [])],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
   );
   let output = "";
@@ -103,7 +113,23 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, persistDir, ...d1, logs: () => output, kill, stop };
+  return { url, persistDir, inspectorPort: inspector, ...d1, logs: () => output, workerdCpuSeconds: () => groupCpuSeconds(child.pid!, "workerd"), kill, stop };
+}
+
+/** utime + stime of the processes named `comm` in process group `pgid`, in seconds. */
+function groupCpuSeconds(pgid: number, comm: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+      if (name === comm && Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return ticks / 100; // USER_HZ
 }
 
 /** Percentile of sorted numbers (nearest rank). */

@@ -121,8 +121,7 @@ describe("durable runs", () => {
     const orphan = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
     const result = await deliver("async-agent-runs", [{ runId: orphan.id, goalId: goal.id }]);
     expect(result.explicitAcks).toHaveLength(1);
-    const row = await getRun(db, orphan.id);
-    expect(row).toMatchObject({ status: "failed", error: expect.stringMatching(/no checkpoint exists to resume it/) });
+    expect(await waitForRunEnd(orphan.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/no checkpoint exists to resume it/) });
   });
 });
 
@@ -132,11 +131,23 @@ describe("the RUNS consumer", () => {
     const done = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "completed" });
     await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
     const waiting = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20 });
-    const result = await deliver("async-agent-runs", [{ nope: 1 }, { runId: done.id, goalId: goal.id }, { runId: waiting.id, goalId: goal.id }]);
+    const result = await deliver("async-agent-runs", [{ nope: 1 }, { runId: done.id, goalId: goal.id }, { runId: waiting.id, goalId: goal.id, overlap: "queue" }]);
     // The waiting run's message is acked and sent again with a delay, so waiting never uses up retries.
     expect(result.explicitAcks).toHaveLength(3);
     expect(result.retryMessages).toEqual([]);
     expect((await getRun(db, waiting.id))?.status).toBe("pending");
+  });
+
+  it("hands a message that carries a non-queue policy straight to the agent, which leaves an ended run alone", async () => {
+    const goal = await createGoal({ objective: "straight through" });
+    const cancelled = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "cancelled", endReason: "cancelled" });
+    const result = await deliver("async-agent-runs", [{ runId: cancelled.id, goalId: goal.id, overlap: "skip" }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    // The agent's fiber finds the run over in its first D1 batch and ends without touching it.
+    const agent = await getAgentByName(env.GOAL_AGENT, goal.id);
+    await vi.waitFor(async () => expect(await agent.isLive(cancelled.id)).toBe(false), { timeout: 5_000, interval: 50 });
+    expect(await getRun(db, cancelled.id)).toMatchObject({ status: "cancelled", startedAt: null, stepsExecuted: 0 });
+    expect(await stepsOf(cancelled.id)).toEqual([]);
   });
 
   it("marks a dead-lettered run failed with the reason", async () => {

@@ -8,14 +8,13 @@
 import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
 import type { Env } from "../context";
 import { dbFor } from "../db/client";
-import { getGoal } from "../db/goals";
-import { getRun, isTerminal } from "../db/runs";
 import { providerFor } from "../llm/provider";
 import { redactSecrets } from "../lib/redact";
 import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
-import { endRun, markRunning } from "./run-store";
+import { MEMORY_DIGEST } from "./prompt";
+import { endRun, startRun } from "./run-store";
 
 const FIBER = "run";
 /** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */
@@ -31,31 +30,25 @@ function latestSnapshot(fibers: FiberInspection[]): RunSnapshot | null {
   return null;
 }
 
-export type Acceptance = { accepted: boolean; state: "started" | "resumed" | "running" | "ended" | "failed"; detail?: string };
+export type Acceptance = { accepted: boolean; state: "started" | "resumed" | "running" | "ended" };
 
 export class GoalAgent extends Agent<Env> {
   /** Runs executing in this isolate, with the controller `cancelRun` aborts. */
   private live = new Map<string, AbortController>();
 
-  /** RPC from the queue consumer. Idempotent: the same run id never executes twice. */
+  /**
+   * RPC from the queue consumer. Idempotent: the same run id never executes twice. No D1 here: the
+   * acceptance is the fiber row in this agent's own storage, and the fiber's first D1 batch decides
+   * whether the run can start (so the consumer's invocation, which holds up the next batch, stays short).
+   */
   async acceptRun(runId: string): Promise<Acceptance> {
-    const db = dbFor(this.env.DB);
-    const run = await getRun(db, runId);
-    if (!run || isTerminal(run.status)) return { accepted: false, state: "ended" };
     if (this.live.has(runId)) return { accepted: false, state: "running" };
     const fibers = await this.fibersOf(runId);
-    if (!fibers.length) {
-      if (run.status === "running") {
-        // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
-        const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
-        await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null);
-        await notifyRunEnded(this.env, runId);
-        return { accepted: false, state: "failed", detail: error };
-      }
-      return this.launch(runId, null, fiberKey(runId, 0), "started");
-    }
+    // The fiber body returns only once the run has ended (a crash or a D1 failure leaves it interrupted or errored).
+    if (fibers.at(-1)?.status === "completed") return { accepted: false, state: "ended" };
     // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its stash.
-    return this.launch(runId, latestSnapshot(fibers), fiberKey(runId, fibers.length), "resumed");
+    if (fibers.length) return this.launch(runId, latestSnapshot(fibers), fiberKey(runId, fibers.length), "resumed");
+    return this.launch(runId, null, fiberKey(runId, 0), "started");
   }
 
   /**
@@ -99,7 +92,7 @@ export class GoalAgent extends Agent<Env> {
     const ctl = new AbortController();
     this.live.set(runId, ctl);
     try {
-      const res = await this.startFiber(FIBER, (ctx) => this.execute(runId, snap, ctx, ctl), { idempotencyKey: key, metadata: { runId } });
+      const res = await this.startFiber(FIBER, (ctx) => this.execute(runId, snap, ctx, ctl, state === "resumed"), { idempotencyKey: key, metadata: { runId } });
       if (!res.accepted) {
         this.live.delete(runId);
         return { accepted: false, state: "running" };
@@ -112,7 +105,7 @@ export class GoalAgent extends Agent<Env> {
   }
 
   /** The fiber body. Whatever happens, the run ends in a terminal state here (or stays resumable). */
-  private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController): Promise<void> {
+  private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController, resume: boolean): Promise<void> {
     const env = this.env;
     const db = dbFor(env.DB);
     const stash = (s: RunSnapshot) => ctx.stash(s);
@@ -122,10 +115,16 @@ export class GoalAgent extends Agent<Env> {
     try {
       let ending = snap?.ending;
       if (!ending) {
-        const run = await markRunning(db, runId);
-        if (!run) return;
+        // The agent's name is its goal's id (getAgentByName(env.GOAL_AGENT, goalId)).
+        const { run, before, goal, memories } = await startRun(db, runId, this.name, { resume, memories: MEMORY_DIGEST });
+        if (!run) {
+          if (before !== "running") return; // gone, ended or cancelled before it started: nothing to do
+          // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
+          const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
+          if ((await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify) await notifyRunEnded(env, runId);
+          return;
+        }
         if (run.cancelRequestedAt) ctl.abort("cancelled");
-        const goal = await getGoal(db, run.goalId);
         let lastCp = snap?.cp ?? null;
         if (!goal) {
           ending = { status: "failed", endReason: "error", summary: null, error: "the goal was deleted", totals: { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens } };
@@ -140,6 +139,7 @@ export class GoalAgent extends Agent<Env> {
               tools: toolsFor(goal, env),
               signal: AbortSignal.any([ctx.signal, ctl.signal]),
               resumeFrom: lastCp,
+              memories,
               checkpoint: (cp) => {
                 lastCp = cp;
                 stash({ runId, cp });
@@ -154,8 +154,8 @@ export class GoalAgent extends Agent<Env> {
       }
       // Provider error texts end up on the run, its webhook and the API: configured secrets never do.
       if (ending.error) ending = { ...ending, error: redactSecrets(env, ending.error) };
-      await endRun(db, runId, ending, ending.totals);
-      await notifyRunEnded(env, runId);
+      // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
+      if ((await endRun(db, runId, ending, ending.totals)).notify) await notifyRunEnded(env, runId);
       // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
       await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
     } finally {

@@ -1,25 +1,23 @@
 /** The system prompt and opening message of a run. */
-import type { Db } from "../context";
-import { recentMemories } from "../db/memories";
-import type { GoalRow, RunRow } from "../db/schema";
+import type { GoalRow, MemoryRow, RunRow } from "../db/schema";
 import type { Message } from "../llm/provider";
 import { formatLocal } from "../scheduler/next-fire";
 import type { Tool } from "../tools/tool";
 
-const MEMORY_DIGEST = 10;
+/** How many of the goal's newest memories the prompt carries. */
+export const MEMORY_DIGEST = 10;
 const MEMORY_CHARS = 300;
 
 export type Budget = { steps: number; tokens: number | null; seconds: number | null };
 
-export async function openingMessages(
-  db: Db,
+export function openingMessages(
+  memories: MemoryRow[],
   goal: GoalRow,
   run: Pick<RunRow, "id" | "scheduledFor" | "trigger">,
   tools: Tool[],
   budget: Budget,
   now = new Date(),
-): Promise<Message[]> {
-  const memories = await recentMemories(db, goal.id, MEMORY_DIGEST);
+): Message[] {
   const tz = goal.timezone || "UTC";
   const lines = [
     "You are an autonomous agent working in the background on a standing goal for a user. Nobody watches live:",

@@ -10,12 +10,13 @@
  */
 import { DEFAULT_STEP_BUDGET } from "../api/schemas";
 import type { Db, Env } from "../context";
-import type { GoalRow, RunRow, StepRow } from "../db/schema";
+import { recentMemories } from "../db/memories";
+import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
 import { LlmError, type LlmProvider, type Message } from "../llm/provider";
 import { validateLlm } from "../llm/validate";
 import { toolSpec, type Tool } from "../tools/tool";
 import { boundConversation, capObservation } from "./context-window";
-import { openingMessages, type Budget } from "./prompt";
+import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
 import { heartbeat, recordSteps, STORED_OBSERVATION_MAX, type Ending, type Totals } from "./run-store";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 
@@ -42,6 +43,8 @@ export type LoopInput = {
   signal: AbortSignal;
   checkpoint: (cp: Checkpoint) => void;
   resumeFrom?: Checkpoint | null;
+  /** The goal's newest memories for the prompt, when the caller already read them (the agent does, in its start batch). */
+  memories?: MemoryRow[];
   now?: () => number;
 };
 
@@ -94,7 +97,8 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
   } else {
     const check = await validateLlm(input.env, goal);
     if (!check.ok) return { status: "failed", endReason: "error", summary: null, error: check.reason ?? "LLM setup is invalid", totals: { stepsExecuted: 0, promptTokens: 0, completionTokens: 0 } };
-    const messages = await openingMessages(db, goal, run, input.tools, budget, new Date(now()));
+    const memories = input.memories ?? (await recentMemories(db, goal.id, MEMORY_DIGEST));
+    const messages = openingMessages(memories, goal, run, input.tools, budget, new Date(now()));
     cp = { v: 1, messages, stepNo: 0, promptTokens: 0, completionTokens: 0, startedAt: now(), warnings: [], pending: [] };
     input.checkpoint(cp);
   }

@@ -3,10 +3,10 @@
  * replaying a checkpoint after an eviction never duplicates a step row. Run updates are guarded by
  * status so a finished run is never reopened.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../context";
-import { insertOutput } from "../db/runs";
-import { runs, steps, type RunRow, type StepRow } from "../db/schema";
+import { goals, memories, outputs, runs, steps, type GoalRow, type MemoryRow, type RunRow, type StepRow } from "../db/schema";
+import { newId } from "../lib/ids";
 
 /** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
 export const STORED_OBSERVATION_MAX = 32_000;
@@ -14,15 +14,34 @@ export const STORED_OBSERVATION_MAX = 32_000;
 export type Totals = { stepsExecuted: number; promptTokens: number; completionTokens: number };
 export type Ending = { status: "completed" | "failed" | "cancelled"; endReason: string; summary: string | null; error: string | null };
 
-/** pending|running → running; returns the row, or null when the run is over (or gone). */
-export async function markRunning(db: Db, runId: string, now = Date.now()): Promise<RunRow | null> {
-  // One statement on the run's start path: a resumed run keeps its first started_at.
-  const [updated] = await db
-    .update(runs)
-    .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])))
-    .returning();
-  return updated ?? null;
+export type RunStart = {
+  /** The run as marked running, or null when it could not start (see `before`). */
+  run: RunRow | null;
+  /** The run's status before this call (null: no such run). */
+  before: RunRow["status"] | null;
+  goal: GoalRow | null;
+  /** The goal's newest memories, newest first (the prompt's digest of what earlier runs learned). */
+  memories: MemoryRow[];
+};
+
+/**
+ * A run's start in ONE D1 round trip (a batch is one transaction): marks it running and reads what the
+ * loop needs, its goal and the goal's recent memories. Under load every round trip queues behind the
+ * others, so the start path pays for one, not four. A first start takes only a `pending` run; a resume
+ * also takes a `running` one, and keeps its first started_at.
+ */
+export async function startRun(db: Db, runId: string, goalId: string, opts: { resume: boolean; memories: number }, now = Date.now()): Promise<RunStart> {
+  const [before, updated, goal, recent] = await db.batch([
+    db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId)),
+    db
+      .update(runs)
+      .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
+      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ["pending", "running"] : ["pending"])))
+      .returning(),
+    db.select().from(goals).where(eq(goals.id, goalId)),
+    db.select().from(memories).where(eq(memories.goalId, goalId)).orderBy(desc(memories.id)).limit(opts.memories),
+  ]);
+  return { run: updated[0] ?? null, before: before[0]?.status ?? null, goal: goal[0] ?? null, memories: recent };
 }
 
 /**
@@ -58,9 +77,13 @@ export async function cancelRequested(db: Db, runId: string): Promise<boolean> {
   return !!r?.at;
 }
 
-/** Ends the run once: only a pending/running row changes. The summary becomes an output too. */
-export async function endRun(db: Db, runId: string, end: Ending, totals: Totals | null, now = Date.now()): Promise<boolean> {
-  const [r] = await db
+/**
+ * Ends the run once: only a pending/running row changes. The summary becomes an output in the same
+ * batch (at most one per run). A goal without a webhook has nothing to notify, so the same statement
+ * settles the notification; `notify` says whether the caller must still call notifyRunEnded.
+ */
+export async function endRun(db: Db, runId: string, end: Ending, totals: Totals | null, now = Date.now()): Promise<{ ended: boolean; notify: boolean }> {
+  const update = db
     .update(runs)
     .set({
       status: end.status,
@@ -70,12 +93,22 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
       endedAt: now,
       heartbeatAt: now,
       updatedAt: now,
+      notifiedAt: sql`CASE WHEN (SELECT ${goals.webhookUrl} FROM ${goals} WHERE ${goals.id} = ${runs.goalId}) IS NULL THEN ${now} END`,
       ...(totals ?? {}),
     })
     .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])))
-    .returning({ id: runs.id });
-  if (r && end.summary) await insertOutput(db, { runId, kind: "summary", payload: { markdown: end.summary } }, now);
-  return !!r;
+    .returning({ id: runs.id, notifiedAt: runs.notifiedAt });
+  if (!end.summary) {
+    const [r] = await update;
+    return { ended: !!r, notify: !r || r.notifiedAt === null };
+  }
+  // Inserted only by the call that ended the run (ended_at is this call's), and at most once per run.
+  const summary = db.insert(outputs).select(sql`
+    SELECT ${newId("out", now)}, ${runId}, 'summary', NULL, ${JSON.stringify({ markdown: end.summary })}, ${now}
+    WHERE EXISTS (SELECT 1 FROM runs WHERE id = ${runId} AND ended_at = ${now})
+      AND NOT EXISTS (SELECT 1 FROM outputs WHERE run_id = ${runId} AND kind = 'summary')`);
+  const [[r]] = await db.batch([update, summary]);
+  return { ended: !!r, notify: !r || r.notifiedAt === null };
 }
 
 export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {

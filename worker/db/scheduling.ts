@@ -25,7 +25,8 @@ export type RunPlan = {
   nextRunAt: number | null;
 };
 
-export type CreatedRun = { id: string; goalId: string; status: "pending" | "skipped" };
+/** A created run, with its goal's overlap policy (the queue message carries it; see queue/consumer.ts). */
+export type CreatedRun = { id: string; goalId: string; status: "pending" | "skipped"; overlap: "skip" | "queue" | "allow" };
 
 /**
  * Due goals, oldest fire time first. `INDEXED BY goals_due` (a partial index on next_run_at of active,
@@ -93,7 +94,8 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
               ?2, ?2
        FROM c WHERE true
        ON CONFLICT (goal_id, scheduled_for) DO NOTHING
-       RETURNING id, goal_id AS goalId, status`,
+       RETURNING id, goal_id AS goalId, status,
+         (SELECT coalesce(json_extract(g.params, '$.overlap'), 'skip') FROM goals g WHERE g.id = runs.goal_id) AS overlap`,
     )
     .bind(items, now, defaultStepBudget);
   // The same guard as above: a goal paused, rescheduled or advanced by a concurrent tick since it

@@ -12,7 +12,9 @@ export type Validation = { provider: ProviderName | string; model: string; ok: b
 
 const OK_TTL_MS = 5 * 60_000;
 const FAIL_TTL_MS = 30_000;
-const cache = new Map<string, { at: number; result: Promise<Validation> }>();
+const PROBE_TIMEOUT_MS = 30_000;
+/** `value` is set once the probe settles; until then callers share `result`. */
+const cache = new Map<string, { at: number; result: Promise<Validation>; value?: Validation }>();
 
 /** Drops cached results (tests, and the validate route's `fresh` option). */
 export const clearValidationCache = () => cache.clear();
@@ -36,18 +38,24 @@ export async function validateLlm(
   const key = `${cfg.provider}|${cfg.model}|${baseUrlOf(env, cfg.provider)}`;
   const hit = cache.get(key);
   if (hit) {
-    const r = await hit.result;
-    if (now - hit.at < (r.ok ? OK_TTL_MS : FAIL_TTL_MS)) return r;
+    // A probe still in flight belongs to the request that started it, and workerd cancels a request's
+    // I/O when that request ends: wait for it no longer than a probe may take, then probe anew.
+    const r = hit.value ?? (await Promise.race([hit.result, new Promise<null>((ok) => setTimeout(() => ok(null), PROBE_TIMEOUT_MS + 1_000))]));
+    if (r && now - hit.at < (r.ok ? OK_TTL_MS : FAIL_TTL_MS)) return r;
   }
-  const result = (async (): Promise<Validation> => {
-    try {
-      const check = await providerFor(env, null, cfg).checkToolCalling(AbortSignal.timeout(30_000));
-      return { ...cfg, ...check, ...(check.reason ? { reason: redactSecrets(env, check.reason) } : {}) };
-    } catch (e) {
-      return { ...cfg, ok: false, reason: redactSecrets(env, e instanceof Error ? e.message : String(e)) };
-    }
-  })();
+  const entry: { at: number; result: Promise<Validation>; value?: Validation } = {
+    at: now,
+    result: (async (): Promise<Validation> => {
+      try {
+        const check = await providerFor(env, null, cfg).checkToolCalling(AbortSignal.timeout(PROBE_TIMEOUT_MS));
+        return { ...cfg, ...check, ...(check.reason ? { reason: redactSecrets(env, check.reason) } : {}) };
+      } catch (e) {
+        return { ...cfg, ok: false, reason: redactSecrets(env, e instanceof Error ? e.message : String(e)) };
+      }
+    })(),
+  };
+  void entry.result.then((v) => (entry.value = v));
   // Concurrent callers share one probe.
-  cache.set(key, { at: now, result });
-  return result;
+  cache.set(key, entry);
+  return entry.result;
 }

@@ -27,27 +27,27 @@ export const backoffSeconds = (attempts: number) => Math.min(MAX_BACKOFF_SECONDS
 
 const log = (event: Record<string, unknown>) => console.log(JSON.stringify({ at: "queue", ...event }));
 
-async function handOver(env: Env, body: RunMessage): Promise<"ack"> {
-  const db = dbFor(env.DB);
-  const run = await getRun(db, body.runId);
-  if (!run || isTerminal(run.status)) return "ack";
-  const goal = await getGoal(db, run.goalId);
-  if (!goal) {
-    await endRun(db, run.id, { status: "failed", endReason: "error", summary: null, error: "the goal was deleted" }, null);
-    return "ack";
-  }
-  if (run.status === "pending" && (await mustWaitForPrevious(db, goal, run.id))) {
-    // Waiting is not a failure: a fresh delayed message (then ack) keeps the wait from using up this
-    // message's max_retries, which would dead-letter a run queued behind a long one.
-    await env.RUNS.send(body, { delaySeconds: WAIT_DELAY_SECONDS, contentType: "json" });
-    return "ack";
+async function handOver(env: Env, body: RunMessage): Promise<void> {
+  // Only an overlap-"queue" run may have to wait, and only a message that does not say its goal's policy
+  // (the reaper's re-sends) must look it up: those read D1 here. Every other message goes straight to
+  // the agent, whose first D1 batch decides whether the run can start (gone, cancelled, goal deleted).
+  if (body.overlap === undefined || body.overlap === "queue") {
+    const db = dbFor(env.DB);
+    const run = await getRun(db, body.runId);
+    if (!run || isTerminal(run.status)) return;
+    const goal = await getGoal(db, run.goalId);
+    if (goal && run.status === "pending" && (await mustWaitForPrevious(db, goal, run.id))) {
+      // Waiting is not a failure: a fresh delayed message (then ack) keeps the wait from using up this
+      // message's max_retries, which would dead-letter a run queued behind a long one.
+      await env.RUNS.send(body, { delaySeconds: WAIT_DELAY_SECONDS, contentType: "json" });
+      return;
+    }
   }
   const t0 = Date.now();
-  const agent = await getAgentByName(env.GOAL_AGENT, goal.id);
+  const agent = await getAgentByName(env.GOAL_AGENT, body.goalId);
   const t1 = Date.now();
-  const res = await agent.acceptRun(run.id);
-  log({ runId: run.id, goalId: goal.id, ...res, agentMs: t1 - t0, acceptMs: Date.now() - t1 });
-  return "ack";
+  const res = await agent.acceptRun(body.runId);
+  log({ runId: body.runId, goalId: body.goalId, ...res, agentMs: t1 - t0, acceptMs: Date.now() - t1 });
 }
 
 /** Keeps the last hand-over failure on the run, so the dead-letter branch can say what went wrong. */
@@ -65,7 +65,7 @@ async function deadLetter(env: Env, msg: Message<unknown>): Promise<void> {
     const db = dbFor(env.DB);
     const last = (await getRun(db, parsed.data.runId))?.error;
     const error = `the run could not be handed to its agent after ${msg.attempts} deliveries (dead-lettered)${last ? `; last error: ${last}` : "; see the Worker logs"}`;
-    if (await endRun(db, parsed.data.runId, { status: "failed", endReason: "error", summary: null, error }, null))
+    if ((await endRun(db, parsed.data.runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify)
       await notifyRunEnded(env, parsed.data.runId);
   }
   msg.ack();

@@ -27,7 +27,7 @@ export async function startManualRun(env: Env, db: Db, goal: GoalRow, now = Date
   };
   const [created] = await createRuns(env.DB, [plan], now, DEFAULT_STEP_BUDGET);
   if (!created) throw notFound("goal", goal.id); // deleted between the lookup and the insert
-  if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId: goal.id }]);
+  if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId: goal.id, overlap: created.overlap }]);
   const run = await getRun(db, created.id);
   if (!run) throw notFound("run", created.id);
   return run;

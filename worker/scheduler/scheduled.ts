@@ -105,7 +105,7 @@ async function dispatchPages(env: Env, now: number, limits: DispatchLimits, stat
     // Enqueue after the commit: a run is never on the queue without its row. Should a send fail,
     // the run stays pending and the reaper re-enqueues it. The sends of one page overlap the D1 work
     // of the next (sendBatch takes at most 100 messages, so a page is 10 sends).
-    const msgs = pending.map((r) => ({ runId: r.id, goalId: r.goalId }));
+    const msgs = pending.map((r) => ({ runId: r.id, goalId: r.goalId, overlap: r.overlap }));
     sends.push(enqueueRuns(env.RUNS, msgs).then(() => void (stats.enqueued += msgs.length)));
     if (page.length < want) return;
   }
