@@ -116,7 +116,13 @@ export class GoalAgent extends Agent<Env> {
       let ending = snap?.ending;
       if (!ending) {
         // The agent's name is its goal's id (getAgentByName(env.GOAL_AGENT, goalId)).
-        const { run, before, goal, memories } = await startRun(db, runId, this.name, { resume, memories: MEMORY_DIGEST });
+        // The consumer has acked by now: a D1 hiccup here is retried (the SDK's jittered backoff) rather
+        // than left to the reaper, which would only notice the pending run minutes later. A retry may
+        // follow a batch that committed without an answer, so it also takes the run as `running`.
+        const { run, before, goal, memories } = await this.retry(
+          (attempt) => startRun(db, runId, this.name, { resume: resume || attempt > 1, memories: MEMORY_DIGEST }),
+          { maxAttempts: 5 },
+        );
         if (!run) {
           if (before !== "running") return; // gone, ended or cancelled before it started: nothing to do
           // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
