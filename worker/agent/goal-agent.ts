@@ -115,10 +115,10 @@ export class GoalAgent extends Agent<Env> {
     try {
       let ending = snap?.ending;
       if (!ending) {
-        // The agent's name is its goal's id (getAgentByName(env.GOAL_AGENT, goalId)).
-        // The consumer has acked by now: a D1 hiccup here is retried (the SDK's jittered backoff) rather
-        // than left to the reaper, which would only notice the pending run minutes later. A retry may
-        // follow a batch that committed without an answer, so it also takes the run as `running`.
+        // this.name is the goal's id (getAgentByName(env.GOAL_AGENT, goalId)). The consumer has acked by
+        // now, so a D1 hiccup here is retried (the SDK's jittered backoff) rather than left to the reaper,
+        // which would notice the pending run only minutes later. A retry may follow a batch that committed
+        // without an answer, so it also takes the run as `running`.
         const { run, before, goal, memories } = await this.retry(
           (attempt) => startRun(db, runId, this.name, { resume: resume || attempt > 1, memories: MEMORY_DIGEST }),
           { maxAttempts: 5 },

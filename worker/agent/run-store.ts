@@ -98,16 +98,12 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
     })
     .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])))
     .returning({ id: runs.id, notifiedAt: runs.notifiedAt });
-  if (!end.summary) {
-    const [r] = await update;
-    return { ended: !!r, notify: !r || r.notifiedAt === null };
-  }
   // Inserted only by the call that ended the run (ended_at is this call's), and at most once per run.
   const summary = db.insert(outputs).select(sql`
     SELECT ${newId("out", now)}, ${runId}, 'summary', NULL, ${JSON.stringify({ markdown: end.summary })}, ${now}
     WHERE EXISTS (SELECT 1 FROM runs WHERE id = ${runId} AND ended_at = ${now})
       AND NOT EXISTS (SELECT 1 FROM outputs WHERE run_id = ${runId} AND kind = 'summary')`);
-  const [[r]] = await db.batch([update, summary]);
+  const [r] = end.summary ? (await db.batch([update, summary]))[0] : await update;
   return { ended: !!r, notify: !r || r.notifiedAt === null };
 }
 
