@@ -90,6 +90,31 @@ describe("durable runs", () => {
     expect((await llmStats(key)).requests).toBe(5);
   });
 
+  it("finishes a turn interrupted mid-tools without asking the model again or re-running a finished tool call", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [
+        { toolCalls: [{ name: "remember", arguments: { content: "done before the crash" } }, { name: "fetch_page", arguments: { url: `${env.TEST_PAGES_URL}/slow` } }] },
+        finish("turn finished"),
+      ],
+    });
+    const memories = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM memories WHERE goal_id = ?").bind(goal.id).first<{ n: number }>())!.n;
+    // `remember` has completed while `fetch_page` still waits for the slow page: the process dies then.
+    await vi.waitFor(async () => expect(await memories()).toBe(1), { timeout: 15_000, interval: 50 });
+    await abortAllDurableObjects();
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    const ended = await waitForRunEnd(run.id, 30_000);
+    expect(ended).toMatchObject({ status: "completed", summary: "turn finished", stepsExecuted: 3 });
+    expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
+      [1, "remember", null],
+      [2, "fetch_page", null],
+      [3, "finish", null],
+    ]);
+    // The resume ran only the unfinished call, and the model was asked once per turn.
+    expect(await memories()).toBe(1);
+    expect((await llmStats(key)).requests).toBe(2);
+  });
+
   it("resumes an interrupted run from its own alarm, with no new queue delivery", async () => {
     const { run, key, goal } = await startScriptedRun({
       turns: [remember("first"), { ...remember("second"), delayMs: 15_000, delayTimes: 1 }, finish("woken by the alarm")],

@@ -14,10 +14,10 @@ export const COMPACT_HEAD = 240;
 export const KEEP_RECENT = 3;
 export const REQUEST_TOKEN_TARGET = 12_000;
 
-/** A tool message as it enters the conversation: capped, with how to read the rest. */
-export function capObservation(text: string, stepNo: number): string {
+/** A tool message as it enters the conversation: capped, with how to read the rest (`total`: the full result's length). */
+export function capObservation(text: string, stepNo: number, total = text.length): string {
   if (text.length <= OBSERVATION_CAP) return text;
-  return `${text.slice(0, OBSERVATION_CAP)}\n[showing chars 0-${OBSERVATION_CAP} of ${text.length}; call read_more with step=${stepNo} and offset=${OBSERVATION_CAP} to read on]`;
+  return `${text.slice(0, OBSERVATION_CAP)}\n[showing chars 0-${OBSERVATION_CAP} of ${total}; call read_more with step=${stepNo} and offset=${OBSERVATION_CAP} to read on]`;
 }
 
 const COMPACTED = "[compacted]";

@@ -12,7 +12,7 @@ import { DEFAULT_STEP_BUDGET } from "../api/schemas";
 import type { Db, Env } from "../context";
 import { recentMemories } from "../db/memories";
 import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
-import { LlmError, type LlmProvider, type Message } from "../llm/provider";
+import { LlmError, type Completion, type LlmProvider, type Message } from "../llm/provider";
 import { validateLlm } from "../llm/validate";
 import { toolSpec, type Tool } from "../tools/tool";
 import { boundConversation, capObservation } from "./context-window";
@@ -30,7 +30,17 @@ export type Checkpoint = {
   warnings: string[];
   /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
   pending: StepRow[];
+  /**
+   * The turn under way: the model's reply and the results of its tool calls so far, stashed as each
+   * one completes. A resume finishes this turn (running only the calls without a result) instead of
+   * asking the model again, so a completed step is never run twice.
+   */
+  turn?: Turn;
 };
+
+/** A tool call's result as stored: the observation cut to what D1 keeps, and its full length for the note. */
+type StepResult = Omit<CallResult, "observation"> & { observation: string; observationLength: number };
+type Turn = { reply: Completion; calls: number; results: (StepResult | null)[] };
 
 export type LoopInput = {
   env: Env;
@@ -59,6 +69,9 @@ export const budgetOf = (goal: GoalRow): Budget => ({
   tokens: goal.params.tokenBudget ?? null,
   seconds: goal.params.timeBudgetSeconds ?? null,
 });
+
+/** What a turn's first step row records of the reply. */
+const usageOf = (r: Completion) => ({ promptTokens: r.usage.prompt, completionTokens: r.usage.completion, error: r.warning ?? null });
 
 const totalsOf = (cp: Checkpoint): Totals => ({ stepsExecuted: cp.stepNo, promptTokens: cp.promptTokens, completionTokens: cp.completionTokens });
 
@@ -125,6 +138,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     cp.stepNo += rows.length;
     cp.messages = boundConversation([...cp.messages, ...pushed], [], Infinity);
     cp.pending = rows;
+    cp.turn = undefined;
     input.checkpoint(cp);
     inflight = recordSteps(db, run.id, rows, totalsOf(cp), now()).then(({ cancelRequested }) => {
       if (cancelRequested) cancel.abort("cancel requested");
@@ -180,41 +194,57 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
   try {
     for (;;) {
       if (signal.aborted) return end({ status: "cancelled", endReason: "cancelled", summary: null, error: null });
-      const stepsLeft = budget.steps - cp.stepNo;
-      if (stepsLeft <= 0) return await closeOut(`step budget (${budget.steps} steps)`);
-      if (budget.tokens && cp.promptTokens + cp.completionTokens >= budget.tokens) return await closeOut(`token budget (${budget.tokens} tokens)`);
-      if (deadline && now() >= deadline) return await closeOut(`time budget (${budget.seconds} s)`);
+      // A turn interrupted after the model's reply (eviction, restart) is finished, not asked again.
+      let turn = cp.turn;
+      if (!turn) {
+        const stepsLeft = budget.steps - cp.stepNo;
+        if (stepsLeft <= 0) return await closeOut(`step budget (${budget.steps} steps)`);
+        if (budget.tokens && cp.promptTokens + cp.completionTokens >= budget.tokens) return await closeOut(`token budget (${budget.tokens} tokens)`);
+        if (deadline && now() >= deadline) return await closeOut(`time budget (${budget.seconds} s)`);
 
-      const turnSignal = deadline ? AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - now()))]) : signal;
-      let reply;
-      try {
-        const messages = boundConversation(cp.messages, specs);
-        if (turnStart !== null) timing.overheadMs.push(Date.now() - turnStart - turnToolMs);
-        const sent = Date.now();
-        reply = await llm.complete({ messages, tools: specs, signal: turnSignal });
-        timing.llmMs += Date.now() - sent;
-        turnStart = Date.now();
-        turnToolMs = 0;
-      } catch (e) {
-        if (!signal.aborted && deadline && now() >= deadline) return await closeOut(`time budget (${budget.seconds} s)`);
-        throw e;
+        const turnSignal = deadline ? AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - now()))]) : signal;
+        let reply: Completion;
+        try {
+          const messages = boundConversation(cp.messages, specs);
+          if (turnStart !== null) timing.overheadMs.push(Date.now() - turnStart - turnToolMs);
+          const sent = Date.now();
+          reply = await llm.complete({ messages, tools: specs, signal: turnSignal });
+          timing.llmMs += Date.now() - sent;
+          turnStart = Date.now();
+          turnToolMs = 0;
+        } catch (e) {
+          if (!signal.aborted && deadline && now() >= deadline) return await closeOut(`time budget (${budget.seconds} s)`);
+          throw e;
+        }
+        cp.promptTokens += reply.usage.prompt;
+        cp.completionTokens += reply.usage.completion;
+        if (reply.warning && !cp.warnings.includes(reply.warning)) cp.warnings.push(reply.warning);
+
+        if (!reply.toolCalls.length) {
+          const answer = reply.text?.trim() || "(the model ended the run with an empty answer)";
+          await commit([stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply) })], [{ role: "assistant", content: answer }]);
+          return end({ status: "completed", endReason: "answered", summary: answer, error: null });
+        }
+        turn = { reply, calls: Math.min(reply.toolCalls.length, stepsLeft), results: [] };
+        cp.turn = turn;
+        input.checkpoint(cp);
       }
-      cp.promptTokens += reply.usage.prompt;
-      cp.completionTokens += reply.usage.completion;
-      if (reply.warning && !cp.warnings.includes(reply.warning)) cp.warnings.push(reply.warning);
-      const usage = { promptTokens: reply.usage.prompt, completionTokens: reply.usage.completion, error: reply.warning ?? null };
 
-      if (!reply.toolCalls.length) {
-        const answer = reply.text?.trim() || "(the model ended the run with an empty answer)";
-        await commit([stepRow(cp.stepNo + 1, { thought: answer, ...usage })], [{ role: "assistant", content: answer }]);
-        return end({ status: "completed", endReason: "answered", summary: answer, error: null });
-      }
-
-      const calls = reply.toolCalls.slice(0, stepsLeft);
+      const { reply } = turn;
+      const usage = usageOf(reply);
+      const calls = reply.toolCalls.slice(0, turn.calls);
       const ctx = { env: input.env, db, goal, runId: run.id };
       const toolsStart = Date.now();
-      const results: CallResult[] = await Promise.all(
-        calls.map((call, i) => runToolCall(call, byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal)),
+      const results: StepResult[] = await Promise.all(
+        calls.map(async (call, i) => {
+          const stashed = turn.results[i];
+          if (stashed) return stashed;
+          const r = await runToolCall(call, byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal);
+          const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
+          turn.results[i] = result;
+          input.checkpoint(cp);
+          return result;
+        }),
       );
       turnToolMs = Date.now() - toolsStart;
       timing.toolMs += turnToolMs;
@@ -224,7 +254,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
           thought: i === 0 ? reply.text : null,
           toolName: r.call.name,
           toolInput: r.input,
-          observation: r.observation.slice(0, STORED_OBSERVATION_MAX),
+          observation: r.observation,
           durationMs: r.durationMs,
           ...(i === 0 ? usage : {}),
           error: r.error ?? (i === 0 ? usage.error : null),
@@ -232,7 +262,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
       );
       const pushed: Message[] = [
         { role: "assistant", content: reply.text, toolCalls: reply.toolCalls },
-        ...results.map((r, i): Message => ({ role: "tool", toolCallId: r.call.id, name: r.call.name, content: capObservation(r.observation, base + 1 + i), stepNo: base + 1 + i })),
+        ...results.map((r, i): Message => ({ role: "tool", toolCallId: r.call.id, name: r.call.name, content: capObservation(r.observation, base + 1 + i, r.observationLength), stepNo: base + 1 + i })),
         // Every tool_call id needs an answer, even the ones past the step budget.
         ...reply.toolCalls.slice(calls.length).map((c): Message => ({ role: "tool", toolCallId: c.id, name: c.name, content: "Not run: the step budget is used up." })),
       ];
