@@ -3,6 +3,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app, routeTable } from "../../worker/api/app";
 import { dbFor } from "../../worker/db/client";
+import { insertRun } from "../../worker/db/runs";
 import { api, type ApiResponse, call, createGoal } from "./api";
 
 const countGoals = async () => (await env.DB.prepare("SELECT count(*) AS n FROM goals").first<{ n: number }>())!.n;
@@ -167,6 +168,17 @@ describe("goal resources", () => {
     expect(res.body.id).toMatch(/^run_/);
     const listed = await api.get(`/runs?goalId=${g.id}`);
     expect(listed.body.items.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
+    expect((await api.post("/goals/goal_00000000000000000000000000/run")).status).toBe(404);
+  });
+
+  it("answers a run-now skipped by the overlap policy with the run exactly as stored", async () => {
+    const g = await createGoal({});
+    await insertRun(dbFor(env.DB), { goalId: g.id, trigger: "manual", stepBudget: 20, status: "running" });
+    const res = await api.post(`/goals/${g.id}/run`);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: "skipped", endReason: "skipped", error: expect.stringMatching(/^overlap: run run_\w+ of this goal was still active$/) });
+    // Built from the insert's RETURNING, not read back: it must match what GET returns.
+    expect((await api.get(`/runs/${res.body.id}`)).body).toEqual(res.body);
   });
 
   it("pages through goals newest first with no duplicates or gaps", async () => {

@@ -128,23 +128,28 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     totals: totalsOf(cp),
   });
 
-  // The D1 write of a turn overlaps the next LLM call: the checkpoint (stashed first, synchronously)
-  // already holds the rows, so durability does not depend on it, and D1's round trip leaves the
-  // per-step critical path. Writes stay ordered: each commit waits for the previous one.
+  // The D1 write of a turn overlaps the next LLM call: the checkpoint, stashed first and synchronously,
+  // holds every row whose write is not confirmed yet (a resume rewrites them, ON CONFLICT DO NOTHING),
+  // so durability does not depend on D1 and its round trip leaves the per-step critical path. Writes
+  // stay ordered, and a commit waits for the previous write, so at most one is in flight.
   let inflight: Promise<void> = Promise.resolve();
+  let unconfirmed: StepRow[] = [];
   state.flush = () => inflight;
   const commit = async (rows: StepRow[], pushed: Message[]) => {
-    await inflight;
     cp.stepNo += rows.length;
     cp.messages = boundConversation([...cp.messages, ...pushed], [], Infinity);
-    cp.pending = rows;
+    cp.pending = unconfirmed = [...unconfirmed, ...rows];
     cp.turn = undefined;
     input.checkpoint(cp);
-    inflight = recordSteps(db, run.id, rows, totalsOf(cp), now()).then(({ cancelRequested }) => {
+    const totals = totalsOf(cp);
+    const previous = inflight;
+    inflight = previous.then(() => recordSteps(db, run.id, rows, totals, now())).then(({ cancelRequested }) => {
+      unconfirmed = unconfirmed.filter((r) => !rows.includes(r));
       if (cancelRequested) cancel.abort("cancel requested");
     });
     // Observed by the next commit or the final flush; this only keeps it from counting as unhandled meanwhile.
     inflight.catch(() => {});
+    await previous;
   };
 
   const stepRow = (stepNo: number, r: Partial<StepRow>): StepRow => ({
@@ -235,6 +240,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
       const calls = reply.toolCalls.slice(0, turn.calls);
       const ctx = { env: input.env, db, goal, runId: run.id };
       const toolsStart = Date.now();
+      let outstanding = calls.filter((_, i) => !turn.results[i]).length;
       const results: StepResult[] = await Promise.all(
         calls.map(async (call, i) => {
           const stashed = turn.results[i];
@@ -242,7 +248,8 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
           const r = await runToolCall(call, byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal);
           const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
           turn.results[i] = result;
-          input.checkpoint(cp);
+          // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
+          if (--outstanding > 0) input.checkpoint(cp);
           return result;
         }),
       );

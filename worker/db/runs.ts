@@ -10,6 +10,9 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "
 export const isTerminal = (s: RunStatus) => TERMINAL_STATUSES.includes(s);
 
 export type NewRun = {
+  /** Set when the row was inserted elsewhere (createRuns) and is rebuilt from what it returned. */
+  id?: string;
+  attempts?: number;
   goalId: string;
   trigger: RunRow["trigger"];
   stepBudget: number;
@@ -23,7 +26,7 @@ export type NewRun = {
 export function runRow(r: NewRun, now = Date.now()): RunRow {
   const terminal = r.status !== undefined && isTerminal(r.status);
   return {
-    id: newId("run", now),
+    id: r.id ?? newId("run", now),
     goalId: r.goalId,
     status: r.status ?? "pending",
     trigger: r.trigger,
@@ -41,7 +44,7 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     error: r.error ?? null,
     endReason: r.endReason ?? null,
     skippedCount: r.skippedCount ?? 0,
-    attempts: 0,
+    attempts: r.attempts ?? 0,
     createdAt: now,
     updatedAt: now,
   };

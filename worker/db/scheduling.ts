@@ -25,8 +25,20 @@ export type RunPlan = {
   nextRunAt: number | null;
 };
 
-/** A created run, with its goal's overlap policy (the queue message carries it; see queue/consumer.ts). */
-export type CreatedRun = { id: string; goalId: string; status: "pending" | "skipped"; overlap: "skip" | "queue" | "allow" };
+/**
+ * A created run: what differs between runs (a manual run is presented from this without reading it
+ * back), and its goal's overlap policy (the queue message carries it; see queue/consumer.ts).
+ */
+export type CreatedRun = {
+  id: string;
+  goalId: string;
+  status: "pending" | "skipped";
+  stepBudget: number;
+  error: string | null;
+  endReason: string | null;
+  attempts: number;
+  overlap: "skip" | "queue" | "allow";
+};
 
 /**
  * Due goals, oldest fire time first. `INDEXED BY goals_due` (a partial index on next_run_at of active,
@@ -79,7 +91,7 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
                 END AS busy
          FROM json_each(?1) j
          JOIN goals g ON g.id = json_extract(j.value, '$.g')
-         WHERE json_extract(j.value, '$.p') IS NULL
+         WHERE (json_extract(j.value, '$.p') IS NULL AND g.status <> 'archived')
             OR (g.status = 'active' AND g.next_run_at = json_extract(j.value, '$.p'))
        )
        INSERT INTO runs (id, goal_id, status, trigger, scheduled_for, step_budget, skipped_count, attempts,
@@ -94,7 +106,7 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
               ?2, ?2
        FROM c WHERE true
        ON CONFLICT (goal_id, scheduled_for) DO NOTHING
-       RETURNING id, goal_id AS goalId, status,
+       RETURNING id, goal_id AS goalId, status, step_budget AS stepBudget, error, end_reason AS endReason, attempts,
          (SELECT coalesce(json_extract(g.params, '$.overlap'), 'skip') FROM goals g WHERE g.id = runs.goal_id) AS overlap`,
     )
     .bind(items, now, defaultStepBudget);

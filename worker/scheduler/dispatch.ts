@@ -4,9 +4,10 @@
  * reason), then the same queue.
  */
 import { DEFAULT_STEP_BUDGET } from "../api/schemas";
-import { notFound } from "../api/errors";
+import { ApiError, notFound } from "../api/errors";
 import type { Db, Env } from "../context";
-import { getRun } from "../db/runs";
+import { getGoal } from "../db/goals";
+import { runRow } from "../db/runs";
 import type { GoalRow, RunRow } from "../db/schema";
 import { createRuns } from "../db/scheduling";
 import { newId } from "../lib/ids";
@@ -14,11 +15,14 @@ import { enqueueRuns } from "../queue/messages";
 
 export const stepBudgetOf = (g: GoalRow) => g.params.stepBudget ?? DEFAULT_STEP_BUDGET;
 
-/** A manual run: a pending (or overlap-skipped) row, then a queue message. The reaper re-enqueues it should the send fail. */
-export async function startManualRun(env: Env, db: Db, goal: GoalRow, now = Date.now()): Promise<RunRow> {
+/**
+ * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
+ * goal can run. The reaper re-enqueues the run should the send fail.
+ */
+export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now()): Promise<RunRow> {
   const plan = {
     runId: newId("run", now),
-    goalId: goal.id,
+    goalId,
     trigger: "manual" as const,
     scheduledFor: null,
     skippedCount: 0,
@@ -26,9 +30,11 @@ export async function startManualRun(env: Env, db: Db, goal: GoalRow, now = Date
     nextRunAt: null,
   };
   const [created] = await createRuns(env.DB, [plan], now, DEFAULT_STEP_BUDGET);
-  if (!created) throw notFound("goal", goal.id); // deleted between the lookup and the insert
-  if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId: goal.id, overlap: created.overlap }]);
-  const run = await getRun(db, created.id);
-  if (!run) throw notFound("run", created.id);
-  return run;
+  if (!created) {
+    // Nothing inserted: the goal does not exist or is archived (read only on this path, to say which).
+    if (!(await getGoal(db, goalId))) throw notFound("goal", goalId);
+    throw new ApiError("conflict", `goal ${goalId} is archived`);
+  }
+  if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId, overlap: created.overlap }]);
+  return runRow({ ...created, trigger: "manual" }, now);
 }

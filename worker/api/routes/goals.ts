@@ -129,8 +129,8 @@ export const goals = newRouter()
       responses: { 202: jsonContent(Run, "The new run"), ...errorResponses, ...conflict },
     }),
     async (c) => {
-      const goal = await goalOr404(c.var.db, c.req.valid("param").id);
-      if (goal.status === "archived") throw new ApiError("conflict", `goal ${goal.id} is archived`);
-      return c.json(presentRun(await startManualRun(c.env, c.var.db, goal)), 202);
+      const id = c.req.valid("param").id;
+      if (!isId("goal", id)) throw notFound("goal", id);
+      return c.json(presentRun(await startManualRun(c.env, c.var.db, id)), 202);
     },
   );
