@@ -108,8 +108,10 @@ export async function runToolCall(
   }
 }
 
-/** The loop's own tool: read a long result in windows (it was capped in the conversation). */
-export const readMoreTool = () =>
+/** The loop's own tool: read a long result in windows (it was capped in the conversation). Built once per isolate. */
+export const readMoreTool = () => (readMore ??= buildReadMore());
+let readMore: Tool | undefined;
+const buildReadMore = () =>
   defineTool({
     name: "read_more",
     description: "Read more of a long tool result of this run, in windows, by its step number.",

@@ -10,8 +10,11 @@ import { sendWebhookTool } from "./webhook.tool";
 import { webSearchTool } from "./web-search.tool";
 import type { Tool } from "./tool";
 
+let tools: Tool[] | undefined;
+
+/** Every tool, built once per isolate: tools are stateless, and building one builds its zod schema. */
 export function allTools(): Tool[] {
-  return [
+  return (tools ??= [
     webSearchTool(),
     fetchPageTool(),
     writeFileTool(),
@@ -22,7 +25,7 @@ export function allTools(): Tool[] {
     rememberTool(),
     recallTool(),
     finishTool(),
-  ];
+  ]);
 }
 
 /** The goal's tools: its `allowedTools` (all when unset) that are configured here; `finish` always. */

@@ -43,8 +43,14 @@ export function defineTool<I extends z.ZodType>(tool: Tool<I>): Tool {
   return tool as unknown as Tool;
 }
 
-/** The OpenAI function-calling spec of a tool. */
+const specs = new WeakMap<Tool, { type: "function"; function: { name: string; description: string; parameters: Record<string, unknown> } }>();
+
+/** The OpenAI function-calling spec of a tool, converted once per tool (JSON Schema from zod is not free). */
 export function toolSpec(tool: Tool) {
-  const { $schema: _drop, ...parameters } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
-  return { type: "function" as const, function: { name: tool.name, description: tool.description, parameters } };
+  let spec = specs.get(tool);
+  if (!spec) {
+    const { $schema: _drop, ...parameters } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
+    specs.set(tool, (spec = { type: "function" as const, function: { name: tool.name, description: tool.description, parameters } }));
+  }
+  return spec;
 }
