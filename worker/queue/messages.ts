@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { Overlap } from "../api/schemas";
 
 /**
  * A message on the RUNS queue: "carry this run to its end". Small, so 100 fit in one sendBatch.
  * `overlap` is the goal's overlap policy when the run was created: only a `queue` run (or a message
  * that does not say, like the reaper's re-sends) makes the consumer read D1 before the hand-over.
  */
-export const RunMessage = z.object({ runId: z.string().min(1), goalId: z.string().min(1), overlap: z.enum(["skip", "queue", "allow"]).optional() });
+export const RunMessage = z.object({ runId: z.string().min(1), goalId: z.string().min(1), overlap: Overlap.optional() });
 export type RunMessage = z.infer<typeof RunMessage>;
 
 /** Queue `sendBatch` takes at most 100 messages (and 256 KB) per call. */

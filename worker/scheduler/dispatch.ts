@@ -8,12 +8,10 @@ import { ApiError, notFound } from "../api/errors";
 import type { Db, Env } from "../context";
 import { getGoal } from "../db/goals";
 import { runRow } from "../db/runs";
-import type { GoalRow, RunRow } from "../db/schema";
+import type { RunRow } from "../db/schema";
 import { createRuns } from "../db/scheduling";
 import { newId } from "../lib/ids";
 import { enqueueRuns } from "../queue/messages";
-
-export const stepBudgetOf = (g: GoalRow) => g.params.stepBudget ?? DEFAULT_STEP_BUDGET;
 
 /**
  * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
