@@ -1,5 +1,6 @@
 /** Runs as a user starts them: POST /goals/:id/run → RUNS queue → GoalAgent → the fake LLM. */
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { api } from "./api";
 import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 
@@ -49,6 +50,42 @@ describe("agent runs through the queue", () => {
     const steps = await stepsOf(run.id);
     expect(steps.map((s) => s.toolName)).toEqual(["remember", "remember", "write_file", null]);
     expect(steps[3].thought).toBe("All three facts are stored.");
+  });
+
+  it("records a turn of 12 parallel tool calls completely (more rows than one D1 statement can bind)", async () => {
+    const writes = Array.from({ length: 12 }, (_, i) => ({ name: "write_file", arguments: { path: `many/${i + 1}.txt`, content: `file ${i + 1}` } }));
+    const { run } = await startScriptedRun({ turns: [{ toolCalls: writes }, { toolCalls: [{ name: "finish", arguments: { summary: "Wrote 12 files." } }] }] });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", endReason: "finished", stepsExecuted: 13, error: null });
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
+      ...writes.map((_, i) => [i + 1, "write_file", null]),
+      [13, "finish", null],
+    ]);
+    const files = (await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file");
+    expect(files.map((o: any) => o.path).sort()).toEqual(writes.map((w) => w.arguments.path).sort());
+  });
+
+  it("stops before the next tool runs when a turn's steps cannot be recorded, and fails with the steps so far", async () => {
+    // D1 refuses the second turn's step write: the steps table is moved away while the model thinks.
+    const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: path } }] });
+    const { run, goal } = await startScriptedRun({
+      turns: [write("first.txt"), { ...write("second.txt"), delayMs: 3_000 }, write("third.txt"), { toolCalls: [{ name: "finish", arguments: { summary: "never" } }] }],
+    });
+    await vi.waitFor(async () => expect(await stepsOf(run.id)).toHaveLength(1), { timeout: 10_000, interval: 50 });
+    await env.DB.exec("ALTER TABLE steps RENAME TO steps_moved_away");
+    let ended;
+    try {
+      ended = await waitForRunEnd(run.id);
+    } finally {
+      await env.DB.exec("ALTER TABLE steps_moved_away RENAME TO steps");
+    }
+    expect(ended).toMatchObject({ status: "failed", endReason: "error", stepsExecuted: 2 });
+    expect(ended.error).toMatch(/could not record step 2 in D1: .*no such table: steps.*No tool ran after it/);
+    expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName])).toEqual([[1, "write_file"]]);
+    // The second turn's tool had acted before its write failed; the third turn's never ran.
+    const files = (await api.get(`/goals/${goal.id}/files`)).body.items.map((f: { path: string }) => f.path);
+    expect(files.sort()).toEqual(["first.txt", "second.txt"]);
   });
 
   it("ends a run whose step budget runs out with a partial summary written without tools", async () => {

@@ -61,6 +61,18 @@ export type LoopInput = {
 export type LoopResult = Ending & { totals: Totals };
 
 const HEARTBEAT_MS = 30_000;
+/** A turn's step write is idempotent (ON CONFLICT DO NOTHING), so a D1 hiccup is retried after these pauses. */
+const STEP_WRITE_RETRY_MS = [250, 1000];
+
+/** A turn's step rows could not be written: the loop stops before any further tool runs. */
+class StepsNotRecorded extends Error {
+  constructor(rows: StepRow[], cause: unknown) {
+    const first = rows[0]?.stepNo;
+    const last = rows.at(-1)?.stepNo;
+    const which = first === last ? `step ${first}` : `steps ${first}–${last}`;
+    super(`could not record ${which} in D1: ${cause instanceof Error ? cause.message : String(cause)}. No tool ran after ${first === last ? "it" : "them"}.`);
+  }
+}
 /** The closing write-up may overrun the time budget by this much. */
 const CLOSING_GRACE_MS = 60_000;
 
@@ -87,7 +99,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     }
     return result;
   } catch (e) {
-    return { ...result, status: "failed", endReason: "error", error: `could not record the last step: ${e instanceof Error ? e.message : String(e)}` };
+    return { ...result, status: "failed", endReason: "error", error: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -131,7 +143,9 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
   // The D1 write of a turn overlaps the next LLM call: the checkpoint, stashed first and synchronously,
   // holds every row whose write is not confirmed yet (a resume rewrites them, ON CONFLICT DO NOTHING),
   // so durability does not depend on D1 and its round trip leaves the per-step critical path. Writes
-  // stay ordered, and a commit waits for the previous write, so at most one is in flight.
+  // stay ordered, and a commit waits for the previous write, so at most one is in flight. No tool runs
+  // before the previous turn's write is confirmed (`await inflight` before the tools): a write that
+  // fails stops the run there, with its steps so far recorded, instead of after more side effects.
   let inflight: Promise<void> = Promise.resolve();
   let unconfirmed: StepRow[] = [];
   state.flush = () => inflight;
@@ -143,13 +157,24 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     input.checkpoint(cp);
     const totals = totalsOf(cp);
     const previous = inflight;
-    inflight = previous.then(() => recordSteps(db, run.id, rows, totals, now())).then(({ cancelRequested }) => {
+    inflight = previous.then(() => writeSteps(rows, totals)).then(({ cancelRequested }) => {
       unconfirmed = unconfirmed.filter((r) => !rows.includes(r));
       if (cancelRequested) cancel.abort("cancel requested");
     });
     // Observed by the next commit or the final flush; this only keeps it from counting as unhandled meanwhile.
     inflight.catch(() => {});
     await previous;
+  };
+
+  const writeSteps = async (rows: StepRow[], totals: Totals) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await recordSteps(db, run.id, rows, totals, now());
+      } catch (e) {
+        if (attempt >= STEP_WRITE_RETRY_MS.length) throw new StepsNotRecorded(rows, e);
+        await new Promise((r) => setTimeout(r, STEP_WRITE_RETRY_MS[attempt]));
+      }
+    }
   };
 
   const stepRow = (stepNo: number, r: Partial<StepRow>): StepRow => ({
@@ -239,6 +264,9 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
       const usage = usageOf(reply);
       const calls = reply.toolCalls.slice(0, turn.calls);
       const ctx = { env: input.env, db, goal, runId: run.id };
+      // The previous turn's steps are recorded before this turn's tools act (this throws StepsNotRecorded if not).
+      await inflight;
+      if (signal.aborted) return end({ status: "cancelled", endReason: "cancelled", summary: null, error: null });
       const toolsStart = Date.now();
       let outstanding = calls.filter((_, i) => !turn.results[i]).length;
       const results: StepResult[] = await Promise.all(
@@ -279,7 +307,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     }
   } catch (e) {
     if (signal.aborted) return end({ status: "cancelled", endReason: "cancelled", summary: null, error: null });
-    const msg = e instanceof LlmError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    const msg = e instanceof LlmError || e instanceof StepsNotRecorded ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     return end({ status: "failed", endReason: "error", summary: null, error: msg });
   } finally {
     clearInterval(beat);

@@ -3,8 +3,9 @@
  * replaying a checkpoint after an eviction never duplicates a step row. Run updates are guarded by
  * status so a finished run is never reopened.
  */
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Db } from "../context";
+import { D1_MAX_BOUND_PARAMS } from "../db/client";
 import { goals, memories, outputs, runs, steps, type GoalRow, type MemoryRow, type RunRow, type StepRow } from "../db/schema";
 import { newId } from "../lib/ids";
 
@@ -44,9 +45,14 @@ export async function startRun(db: Db, runId: string, goalId: string, opts: { re
   return { run: updated[0] ?? null, before: before[0]?.status ?? null, goal: goal[0] ?? null, memories: recent };
 }
 
+/** A steps row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9). */
+const STEP_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(steps)).length);
+
 /**
  * Writes the steps of one turn and the run's totals in one D1 batch, and reads back whether a
- * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead).
+ * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead). A turn
+ * may have any number of parallel tool calls: its rows go in as several INSERTs of at most
+ * STEP_ROWS_PER_INSERT rows, all in the same batch (one transaction), so a turn is recorded whole or not at all.
  */
 export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals: Totals, now = Date.now()): Promise<{ cancelRequested: boolean }> {
   const update = db
@@ -58,7 +64,10 @@ export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals
     const [r] = await update;
     return { cancelRequested: !r || !!r.cancelRequestedAt };
   }
-  const [, updated] = await db.batch([db.insert(steps).values(rows).onConflictDoNothing(), update]);
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
+    inserts.push(db.insert(steps).values(rows.slice(i, i + STEP_ROWS_PER_INSERT)).onConflictDoNothing());
+  const [updated] = await db.batch([update, ...inserts]);
   // No row back: the run is no longer `running` (cancelled or ended elsewhere): stop like a cancel.
   return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt };
 }

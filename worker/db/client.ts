@@ -6,6 +6,12 @@ import * as schema from "./schema";
 // CPU), which every request, queue message and agent call used to pay.
 const instances = new WeakMap<D1Database, Db>();
 
+/**
+ * D1 binds at most 100 parameters per statement ("too many SQL variables" beyond): a multi-row insert
+ * binds one per column per row, and an `IN (...)` list one per item, so both must stay under it.
+ */
+export const D1_MAX_BOUND_PARAMS = 100;
+
 export function dbFor(d1: D1Database): Db {
   let db = instances.get(d1);
   if (!db) instances.set(d1, (db = drizzle(d1, { schema })));

@@ -37,6 +37,7 @@ export async function searchMemories(db: Db, goalId: string, query: string, limi
     WHERE memories_fts MATCH ${match} AND m.goal_id = ${goalId}
     ORDER BY bm25(memories_fts) LIMIT ${limit}`);
   if (!rows.length) return [];
+  // One bound parameter per id: `limit` (recall allows at most 50) keeps the list under D1's 100 per statement.
   const byId = new Map(
     (await db.select().from(memories).where(sql`${memories.id} IN ${rows.map((r) => r.id)}`)).map((m) => [m.id, m]),
   );
