@@ -96,8 +96,18 @@ function openAiToolCalls(reply: FakeReply, turn: number) {
   }));
 }
 
+/**
+ * Providers echo a wrong key in derived forms (OpenAI: "Incorrect API key provided: sk-proj-****abcd"),
+ * and proxies echo encodings of it: the 401 carries each form, so redaction is tested against them.
+ */
+function wrongKeyMessage(authorization = ""): string {
+  const k = authorization.replace(/^Bearer /, "");
+  const b64 = (s: string, url = false) => Buffer.from(s).toString(url ? "base64url" : "base64");
+  return `Incorrect API key provided: ${k.slice(0, 8)}****${k.slice(-4)} (${k.slice(0, 3)}…${k.slice(-4)}, ${k.slice(0, 3)}...${k.slice(-6)}, ****${k.slice(-5)}); key id ${b64(k)} / ${b64(k, true)}; basic ${b64(`user:${k}`)}`;
+}
+
 async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse) {
-  if (req.headers.authorization !== `Bearer ${FAKE_OPENAI_KEY}`) return sendJson(res, 401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } });
+  if (req.headers.authorization !== `Bearer ${FAKE_OPENAI_KEY}`) return sendJson(res, 401, { error: { message: wrongKeyMessage(req.headers.authorization), type: "invalid_request_error", code: "invalid_api_key" } });
   const body = JSON.parse(raw) as ChatBody;
   const { fault, reply, turn, key } = await plan(body, req);
   if (fault) {

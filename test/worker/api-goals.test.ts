@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { app, routeTable } from "../../worker/api/app";
 import { dbFor } from "../../worker/db/client";
 import { insertRun } from "../../worker/db/runs";
+import { clearValidationCache } from "../../worker/llm/validate";
 import { api, type ApiResponse, call, createGoal } from "./api";
 
 const countGoals = async () => (await env.DB.prepare("SELECT count(*) AS n FROM goals").first<{ n: number }>())!.n;
@@ -43,6 +44,55 @@ describe("auth", () => {
     expect((await call("GET", "/health", { token: null })).status).toBe(200);
     const ready = await call("GET", "/health/ready", { token: null });
     expect(ready.body.checks.d1).toEqual({ ok: true });
+  });
+
+  it("gives /health/ready's failing reason only with the token, and redacts the key's masked and base64 forms from it", async () => {
+    // The fake LLM answers a wrong key with a 401 that echoes it masked and base64-encoded (test/fakes/llm.ts).
+    // A model name of its own keeps this check's cached result apart from the other tests' runs.
+    const key = "sk-proj-?>~Leaky0123456789abcdWXYZ";
+    const ready = async (token?: string) => {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const res = await app.fetch(new Request("http://worker/health/ready", { headers }), { ...env, OPENAI_API_KEY: key, OPENAI_MODEL: "acme-leaky-1" }, createExecutionContext());
+      return { status: res.status, text: await res.text() };
+    };
+    clearValidationCache();
+    try {
+      for (const token of [undefined, "wrong-token"]) {
+        const anon = await ready(token);
+        expect(anon.status).toBe(503);
+        expect(JSON.parse(anon.text).checks).toEqual({
+          d1: { ok: true },
+          llm: { ok: false, provider: "openai", model: "acme-leaky-1", detail: "LLM check failed; see POST /api/v1/llm/validate with the API token for the reason" },
+        });
+      }
+      const authed = await ready(env.API_TOKEN);
+      expect(authed.status).toBe(503);
+      const llm = JSON.parse(authed.text).checks.llm;
+      expect(llm).toMatchObject({ ok: false, provider: "openai", model: "acme-leaky-1" });
+      expect(llm.detail).toMatch(/HTTP 401\): check OPENAI_API_KEY\. .*Incorrect API key provided: \[redacted\] \(\[redacted\], \[redacted\], \[redacted\]\); key id \[redacted\] \/ \[redacted\]; basic \w*\[redacted\]/);
+      const b64 = btoa(key);
+      const encodings = [key, b64, b64.replace(/\+/g, "-").replace(/\//g, "_"), btoa(`user:${key}`).slice(8)];
+      for (const e of encodings) for (let i = 0; i + 8 <= e.length; i++) expect(authed.text).not.toContain(e.slice(i, i + 8));
+      expect(authed.text).not.toMatch(/WXYZ|Leaky/);
+    } finally {
+      clearValidationCache();
+    }
+  });
+});
+
+describe("request ids", () => {
+  it("takes a cf-ray header only in Cloudflare's shape, never a client's unbounded text", async () => {
+    const long = `${"x".repeat(5000)}<script>`;
+    for (const ray of [long, "8e1c2f3a4b5c6d7e-FRA-extra", "not a ray"]) {
+      const res = await call("GET", "/api/v1/nothing-here", { headers: { "cf-ray": ray } });
+      expect(res.status).toBe(404);
+      expect(res.body.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get("x-request-id")).toBe(res.body.error.requestId);
+    }
+    for (const ray of ["8e1c2f3a4b5c6d7e-FRA", "8e1c2f3a4b5c6d7e"]) {
+      const res = await call("GET", "/api/v1/nothing-here", { headers: { "cf-ray": ray } });
+      expect(res.body.error.requestId).toBe(ray);
+    }
   });
 });
 
@@ -91,6 +141,14 @@ describe("POST /goals", () => {
     ["step budget 0", { objective: "x", params: { stepBudget: 0 } }, /^params\.stepBudget: /],
     ["bad overlap", { objective: "x", params: { overlap: "sometimes" } }, /^params\.overlap: /],
     ["unknown field", { objective: "x", colour: "red" }, /unknown field\(s\) colour/],
+    ["cron that never fires (February 30th)", { objective: "x", schedule: { cron: "0 0 30 2 *" } }, /^schedule\.cron: the schedule never fires/],
+    ["cron that never fires (April 31st)", { objective: "x", schedule: { cron: "0 0 31 4 *", timezone: "Europe/Berlin" } }, /^schedule\.cron: the schedule never fires/],
+    ["webhook URL with a control character", { objective: "x", webhookUrl: "https://example.com/ho\u0007ok" }, /^webhookUrl: must not contain control characters or whitespace/],
+    ["webhook URL with a C1 control character", { objective: "x", webhookUrl: "https://example.com/\u0085hook" }, /^webhookUrl: must not contain control/],
+    ["webhook URL with a space inside", { objective: "x", webhookUrl: "https://example.com/my hook" }, /^webhookUrl: must not contain control/],
+    ["webhook URL with a tab inside the host", { objective: "x", webhookUrl: "https://exa\tmple.com/hook" }, /^webhookUrl: must not contain control/],
+    ["lone surrogate in the objective", { objective: "news \ud800" }, /^objective: contains a lone UTF-16 surrogate/],
+    ["lone low surrogate in a nested field", { objective: "x", params: { constraints: "\udc00 only", model: "m\ud83d" } }, /^params\.model: contains a lone UTF-16 surrogate.*; params\.constraints: contains a lone/],
     ["not an object", ["x"], /^body: /],
   ];
   for (const [name, body, message] of bad) {
@@ -145,6 +203,30 @@ describe("goal resources", () => {
     expect((await api.get(`/goals/${g.id}`)).body.objective).toBe(g.objective);
     const unscheduled = await api.patch(`/goals/${g.id}`, { schedule: null, params: { stepBudget: 3 } });
     expect(unscheduled.body).toMatchObject({ schedule: null, nextRunAt: null, params: { stepBudget: 3 } });
+  });
+
+  it("stores a webhook URL normalised (as new URL(x).href) on create and update, and keeps emoji intact", async () => {
+    const g = await createGoal({ objective: "📰 news digest", webhookUrl: "  HTTPS://Hooks.Example.COM:443/a/../in?q=ü  " });
+    expect(g).toMatchObject({ objective: "📰 news digest", webhookUrl: "https://hooks.example.com/in?q=%C3%BC" });
+    expect((await api.get(`/goals/${g.id}`)).body).toMatchObject({ objective: "📰 news digest", webhookUrl: "https://hooks.example.com/in?q=%C3%BC" });
+    const patched = await api.patch(`/goals/${g.id}`, { webhookUrl: "http://EXAMPLE.com" });
+    expect(patched.body.webhookUrl).toBe("http://example.com/");
+    expect((await api.get(`/goals/${g.id}`)).body.webhookUrl).toBe("http://example.com/");
+  });
+
+  it("refuses a never-firing cron, a webhook URL with a control character and a lone surrogate on update, and keeps the goal", async () => {
+    const g = await createGoal({ schedule: { cron: "0 9 * * *" }, webhookUrl: "https://example.com/hook" });
+    const cases: [unknown, RegExp][] = [
+      [{ schedule: { cron: "0 0 31 4 *" } }, /^schedule\.cron: the schedule never fires: no date matches "0 0 31 4 \*"$/],
+      [{ webhookUrl: "https://example.com/\u0000x" }, /^webhookUrl: must not contain control characters or whitespace$/],
+      [{ objective: "fine", params: { constraints: "\ud800" } }, /^params\.constraints: contains a lone UTF-16 surrogate/],
+    ];
+    for (const [patch, message] of cases) {
+      const res = await api.patch(`/goals/${g.id}`, patch);
+      expect(res.status, JSON.stringify(patch)).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "validation_error", message: expect.stringMatching(message) });
+    }
+    expect((await api.get(`/goals/${g.id}`)).body).toEqual(g);
   });
 
   it("pauses (no next run) and resumes (next run from now)", async () => {

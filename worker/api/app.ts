@@ -40,8 +40,16 @@ api.get("/openapi.json", (c) => c.json(api.getOpenAPI31Document(openApiConfig)))
 
 export const app = new Hono<App>();
 
+/**
+ * On Cloudflare the edge sets cf-ray (16 hex digits and the data centre, "8e1c2f3a4b5c6d7e-FRA"), and
+ * reusing it ties our logs to Cloudflare's. A client can send its own (always so under `wrangler dev`),
+ * so only that shape is taken: anything else gets an id of ours, never a client's unbounded text.
+ */
+const CF_RAY = /^[0-9a-f]{16}(-[A-Z]{3})?$/;
+const requestIdOf = (cfRay: string | undefined) => (cfRay && CF_RAY.test(cfRay) ? cfRay : crypto.randomUUID());
+
 app.use("*", async (c, next) => {
-  c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+  c.set("requestId", requestIdOf(c.req.header("cf-ray")));
   c.set("db", dbFor(c.env.DB));
   await next();
   c.header("x-request-id", c.var.requestId);

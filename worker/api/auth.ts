@@ -1,5 +1,5 @@
 /** Bearer auth for /api: fail closed when no token is configured, compare in constant time. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { App } from "../context";
 import { ApiError } from "./errors";
 
@@ -18,6 +18,14 @@ export async function tokensMatch(given: string, expected: string): Promise<bool
   return crypto.subtle.timingSafeEqual(await digest(given), b);
 }
 
+const bearerOf = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+
+/** True when the request carries the configured API token (public routes use it to show more detail). */
+export async function hasValidBearer(c: Context<App>): Promise<boolean> {
+  const given = bearerOf(c.req.header("authorization"));
+  return !!c.env.API_TOKEN && !!given && (await tokensMatch(given, c.env.API_TOKEN));
+}
+
 export const requireBearer: MiddlewareHandler<App> = async (c, next) => {
   const expected = c.env.API_TOKEN;
   if (!expected)
@@ -25,11 +33,10 @@ export const requireBearer: MiddlewareHandler<App> = async (c, next) => {
       "not_configured",
       "API_TOKEN is not set: run `wrangler secret put API_TOKEN` (or set it in .dev.vars for `npm run dev`)",
     );
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match || !(await tokensMatch(match[1], expected))) {
+  const given = bearerOf(c.req.header("authorization"));
+  if (!given || !(await tokensMatch(given, expected))) {
     c.header("WWW-Authenticate", 'Bearer realm="async-agent"');
-    throw new ApiError("unauthorized", match ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <API_TOKEN>)");
+    throw new ApiError("unauthorized", given ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <API_TOKEN>)");
   }
   await next();
 };

@@ -37,5 +37,10 @@ export function validationError(error: z.ZodError, where?: "query" | "param" | "
     path: i.path.map(String).join(".") || (where === "json" ? "body" : (where ?? "input")),
     message: i.code === "unrecognized_keys" ? `unknown field(s) ${i.keys.join(", ")}` : i.message,
   }));
+  return invalidFields(issues);
+}
+
+/** The 400 `validation_error` for issues found outside zod, in the same shape as validationError's. */
+export function invalidFields(issues: { path: string; message: string }[]): ApiError {
   return new ApiError("validation_error", issues.map((i) => `${i.path}: ${i.message}`).join("; "), { issues });
 }

@@ -63,10 +63,21 @@ export const GoalParams = z
   .meta({ id: "GoalParams" });
 export type GoalParams = z.infer<typeof GoalParams>;
 
+/**
+ * Stored as its WHATWG serialisation (`new URL(x).href`), the URL a notification is really sent to.
+ * Control characters and whitespace inside are refused, not percent-encoded: they are a paste error or
+ * an attempt to smuggle something, never part of a receiver's address. Surrounding whitespace is trimmed.
+ */
 const WebhookUrl = z
-  .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+  .string()
+  .trim()
   .max(2048)
-  .describe("Receives signed run.completed / run.failed events");
+  .refine((url) => !/[\p{Cc}\s]/u.test(url), "must not contain control characters or whitespace")
+  .pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }))
+  .transform((url) => new URL(url).href)
+  .pipe(z.string().max(2048))
+  .meta({ format: "uri" })
+  .describe("Receives signed run.completed / run.failed events (stored normalised, as `new URL(x).href`)");
 
 export const CreateGoal = z
   .object({

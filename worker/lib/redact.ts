@@ -1,12 +1,79 @@
-/** Removes configured secret values from text that may reach the model, outputs, logs or API responses. */
+/**
+ * Removes configured secret values from text that may reach the model, outputs, logs or API responses.
+ * Providers rarely echo a key verbatim; they echo forms derived from it, so those are removed too:
+ * its base64 (standard and url-safe, also inside a longer encoding such as HTTP Basic's
+ * base64("user:secret")), and a masked form showing its head and/or tail around "…", "..." or "****".
+ */
 import type { Env } from "../context";
 
 const SECRET_NAME = /(KEY|SECRET|TOKEN|PASSWORD)$/;
+const REDACTED = "[redacted]";
+/** The fewest characters of a secret's head or tail that a masked form may show and still be removed. */
+const MIN_MASKED_PART = 4;
+/** The shortest base64 run worth removing (6 bytes of the secret): shorter runs match ordinary text. */
+const MIN_B64_CORE = 8;
+/** The mask between the head and the tail of a masked key: an ellipsis, three or more dots, or stars/bullets. */
+const MASK = /…|\.{3,}|\*{2,}|•{2,}/g;
+
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const urlSafe = (b64: string) => b64.replace(/\+/g, "-").replace(/\//g, "_");
+
+/**
+ * The base64 strings that any encoding containing the secret's bytes contains, at each of the three
+ * byte alignments (a prefix such as "user:" shifts it): the complete 3-byte groups of secret bytes
+ * encode the same way wherever they sit. Longest first, both alphabets.
+ */
+function base64Forms(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const full = toBase64(bytes);
+  const forms = [full, full.replace(/=+$/, "")];
+  for (let shift = 0; shift < 3; shift++) {
+    const groups = bytes.slice(shift, shift + Math.floor((bytes.length - shift) / 3) * 3);
+    const core = toBase64(groups);
+    if (core.length >= MIN_B64_CORE) forms.push(core);
+  }
+  return [...new Set(forms.flatMap((f) => [f, urlSafe(f)]))].sort((a, b) => b.length - a.length);
+}
+
+/** Derived forms per secret value, once per isolate (the env's secrets rarely change). */
+const formsCache = new Map<string, string[]>();
+function formsOf(secret: string): string[] {
+  let forms = formsCache.get(secret);
+  if (!forms) {
+    if (formsCache.size > 64) formsCache.clear();
+    formsCache.set(secret, (forms = [secret, ...base64Forms(secret)]));
+  }
+  return forms;
+}
+
+/** Replaces each masked form of `secret` ([head] mask [tail], head or tail >= MIN_MASKED_PART characters) with REDACTED. */
+function removeMasked(text: string, secret: string): string {
+  let out = "";
+  let done = 0;
+  for (const m of text.matchAll(MASK)) {
+    const at = m.index;
+    const after = at + m[0].length;
+    // Cheap rejects first: "..." and "**" are common in page text, and the text around them rarely
+    // belongs to the secret.
+    let tail = 0;
+    if (secret.includes(text.slice(after, after + MIN_MASKED_PART)))
+      for (let n = Math.min(secret.length - 1, text.length - after); n >= MIN_MASKED_PART && !tail; n--) if (text.startsWith(secret.slice(-n), after)) tail = n;
+    let head = 0;
+    if (tail || (at - done >= MIN_MASKED_PART && secret.includes(text.slice(at - MIN_MASKED_PART, at))))
+      for (let n = Math.min(secret.length - 1, at - done); n >= 1 && !head; n--) if (text.startsWith(secret.slice(0, n), at - n)) head = n;
+    if (head < MIN_MASKED_PART && tail < MIN_MASKED_PART) continue;
+    out += text.slice(done, at - head) + REDACTED;
+    done = after + tail;
+  }
+  return out + text.slice(done);
+}
 
 export function redactSecrets(env: Env, text: string): string {
   let out = text;
   for (const [name, value] of Object.entries(env as unknown as Record<string, unknown>)) {
-    if (SECRET_NAME.test(name) && typeof value === "string" && value.length >= 6) out = out.split(value).join("[redacted]");
+    if (!SECRET_NAME.test(name) || typeof value !== "string" || value.length < 6) continue;
+    for (const form of formsOf(value)) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    out = removeMasked(out, value);
   }
   return out;
 }

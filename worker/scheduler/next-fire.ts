@@ -6,16 +6,22 @@
  */
 import { Cron } from "croner";
 
-/** Returns an error message for an invalid 5-field cron, or null when it is valid. */
+/**
+ * Returns an error message for an invalid 5-field cron, or null when it is valid. A cron that parses
+ * but matches no date ("0 0 30 2 *": February 30th) is invalid too: it would be an active schedule
+ * that never fires. Whether a date exists does not depend on the time zone, so UTC decides.
+ */
 export function cronError(expr: string): string | null {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5) return `expected 5 fields (minute hour day month weekday), got ${fields.length}`;
+  let job: Cron;
   try {
-    new Cron(expr, { paused: true, mode: "5-part" });
-    return null;
+    job = new Cron(expr, { paused: true, mode: "5-part", timezone: "UTC" });
   } catch (e) {
     return e instanceof Error ? e.message.replace(/^CronPattern: /, "") : "invalid cron expression";
   }
+  // croner gives up at year 3000: a few ms of CPU for a cron that never matches.
+  return job.nextRun() ? null : `the schedule never fires: no date matches "${expr.trim()}"`;
 }
 
 export function isTimeZone(tz: string): boolean {
