@@ -44,6 +44,17 @@ export default defineConfig(async () => {
             hookTimeout: 120_000,
           },
         },
+        {
+          test: {
+            // Real processes as a user starts them (`npm run dev` under an older Node, the deploy script).
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            globalSetup: [at("test/fakes/global-setup.ts")],
+            testTimeout: 60_000,
+            hookTimeout: 180_000,
+          },
+        },
       ],
     },
   };
