@@ -3,8 +3,9 @@
  * unwrapped from the envelope, or a NetworkError when the server cannot be reached.
  */
 import type { z } from "zod";
-import type { CreateGoal, ErrorBody, Goal, Health, LlmValidation, Output, Page, Ready, Run, Step, ToolInfo, UpdateGoal } from "../../worker/api/schemas";
+import type { CreateGoal, ErrorBody, Goal, GoalFile, Health, LlmValidation, Output, Page, Ready, Run, Step, ToolInfo, UpdateGoal } from "../../worker/api/schemas";
 import { ApiError, NetworkError, UsageError } from "./errors";
+import { hint } from "./invocation";
 
 export const API_PREFIX = "/api/v1";
 const TIMEOUT_MS = 15_000;
@@ -13,7 +14,7 @@ type Query = Record<string, string | number | undefined>;
 type RequestOpts = { body?: unknown; query?: Query; auth?: boolean; accept?: number[]; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number | null };
 
 export const unreachable = (url: string) => `cannot reach ${url}: is \`npm run dev\` running?`;
-export const TOKEN_REJECTED = "token rejected: run `async-agent init`";
+export const tokenRejected = () => `token rejected: run \`${hint("init")}\``;
 
 export class ApiClient {
   constructor(
@@ -27,7 +28,7 @@ export class ApiClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
     if (opts.auth !== false) {
-      if (!this.token) throw new UsageError("no API token: run `async-agent init`, or pass --token / set ASYNC_AGENT_TOKEN");
+      if (!this.token) throw new UsageError(`no API token: run \`${hint("init")}\`, or pass --token / set ASYNC_AGENT_TOKEN`);
       headers.authorization = `Bearer ${this.token}`;
     }
     if (opts.body !== undefined) headers["content-type"] = "application/json";
@@ -97,6 +98,14 @@ export class ApiClient {
     return { items, nextCursor: null };
   }
 
+  listFiles = (goalId: string, query: Query = {}) => this.api<Page<GoalFile>>("GET", `/goals/${this.id(goalId)}/files`, { query });
+  /** One file's bytes, as stored (each path segment encoded: the server decodes the path once). */
+  async downloadFile(goalId: string, path: string): Promise<{ bytes: Uint8Array; contentType: string | null }> {
+    const rel = path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+    const res = await this.fetch("GET", `${API_PREFIX}/goals/${this.id(goalId)}/files/${rel}`, { headers: { accept: "*/*" } });
+    return { bytes: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get("content-type") };
+  }
+
   listTools = () => this.api<{ items: ToolInfo[] }>("GET", "/tools");
   validateLlm = () => this.api<LlmValidation>("POST", "/llm/validate");
 }
@@ -113,7 +122,7 @@ async function toApiError(res: Response): Promise<ApiError> {
   const e: Partial<ErrorBody["error"]> | undefined = envelope?.error;
   const code = typeof e?.code === "string" ? e.code : `http_${res.status}`;
   const requestId = typeof e?.requestId === "string" ? e.requestId : (res.headers.get("x-request-id") ?? undefined);
-  if (res.status === 401) return new ApiError(401, code, TOKEN_REJECTED, requestId);
+  if (res.status === 401) return new ApiError(401, code, tokenRejected(), requestId);
   const message = typeof e?.message === "string" ? e.message : `HTTP ${res.status} ${res.statusText}`.trim();
   return new ApiError(res.status, code, message, requestId, e?.details);
 }

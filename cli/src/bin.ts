@@ -5,12 +5,14 @@
 import { Command, CommanderError } from "commander";
 import { registerCompletion } from "./commands/completion.cmd";
 import { registerConfig } from "./commands/config.cmd";
+import { registerFiles } from "./commands/files.cmd";
 import { registerGoal } from "./commands/goal.cmd";
 import { registerInit } from "./commands/init.cmd";
 import { registerRun } from "./commands/run.cmd";
 import { registerServer } from "./commands/server.cmd";
 import { registerTools } from "./commands/tools.cmd";
 import { ApiError, EXIT, exitCodeOf, NetworkError, SilentExit, UsageError } from "./errors";
+import { typed } from "./invocation";
 import { Printer } from "./output";
 import { closePrompts } from "./prompt";
 import { VERSION } from "./version";
@@ -25,13 +27,19 @@ const program = new Command("async-agent")
   .exitOverride()
   .addHelpText(
     "after",
-    `
+    () => `
 Examples:
-  $ async-agent init --url http://127.0.0.1:8787 --token dev-token-change-me
-  $ async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://my-webhook.com/notify"
-  $ async-agent goal run <goal-id> --watch
-  $ async-agent run list --status failed --json
+${[
+  "async-agent init --url http://127.0.0.1:8787 --token dev-token-change-me",
+  'async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://hooks.example.com/notify"',
+  "async-agent goal run <goal-id> --watch",
+  "async-agent files get <goal-id> reports/latest.md -o latest.md",
+  "async-agent run list --status failed --json",
+]
+  .map((l) => `  $ ${typed(l)}`)
+  .join("\n")}
 
+--webhook takes your own endpoint (hooks.example.com stands for it).
 Exit codes: 0 ok, 1 API or network error, 2 usage error.`,
   );
 
@@ -39,6 +47,7 @@ registerInit(program);
 registerConfig(program);
 registerGoal(program);
 registerRun(program);
+registerFiles(program);
 registerTools(program);
 registerServer(program);
 registerCompletion(program);

@@ -6,6 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./errors";
+import { hint } from "./invocation";
 
 /** `npm run dev` serves here (see the root package.json). */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -31,7 +32,7 @@ export async function readConfig(): Promise<ConfigFile> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new UsageError(`${configPath()} is not valid JSON: fix it or run \`async-agent init\``);
+    throw new UsageError(`${configPath()} is not valid JSON: fix it or run \`${hint("init")}\``);
   }
   if (!parsed || typeof parsed !== "object") return {};
   const out: ConfigFile = {};

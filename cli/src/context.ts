@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { ApiClient } from "./api-client";
 import { type GlobalFlags, type Resolved, resolveConfig } from "./config";
+import { typed } from "./invocation";
 import { Printer } from "./output";
 
 export type Ctx = { p: Printer; client: ApiClient; config: Resolved };
@@ -16,7 +17,8 @@ export async function contextFor(cmd: Command): Promise<Ctx> {
 
 /** Appends an "Examples:" block to a command's --help. */
 export function examples(cmd: Command, lines: string[]): Command {
-  return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
+  // A function: the command's name as typed here (invocation.ts) is looked up only when help is shown.
+  return cmd.addHelpText("after", () => `\nExamples:\n${lines.map((l) => `  $ ${typed(l)}`).join("\n")}\n`);
 }
 
 /** zod + croner are the heaviest modules: loaded only by the commands that validate input. */

@@ -1,9 +1,11 @@
 /**
  * The one printer. `--json` prints only JSON on stdout; otherwise text for people: tables,
  * relative times, colour only on a TTY and never with NO_COLOR, a spinner only when both
- * stdout and stderr are terminals.
+ * stdout and stderr are terminals. No control character from the data reaches the terminal
+ * (terminal-safe.ts): human renderers get the data made visible, and every line passes a gate.
  */
 import { createColors } from "picocolors";
+import { gate, jsonText, visible, visibleDeep } from "./terminal-safe";
 
 export type Colors = ReturnType<typeof createColors>;
 
@@ -36,18 +38,23 @@ export class Printer {
   }
 
   line(text = ""): void {
-    this.out.write(`${text}\n`);
+    this.out.write(`${gate(text)}\n`);
   }
 
-  /** Prints `value` as JSON with --json, else runs the human renderer. */
+  /** Prints `value` as JSON with --json, else runs the human renderer on the value made terminal-safe. */
   result<T>(value: T, human: (v: T) => void): void {
-    if (this.json) this.out.write(`${JSON.stringify(value, null, 2)}\n`);
-    else human(value);
+    if (this.json) this.out.write(`${jsonText(JSON.stringify(value, null, 2))}\n`);
+    else human(visibleDeep(value));
+  }
+
+  /** Data from the API (the model, tools, the web) made terminal-safe, for renderers outside `result`. */
+  safe<T>(value: T): T {
+    return visibleDeep(value);
   }
 
   /** One JSON document per line (for streams): --json only. */
   ndjson(value: unknown): void {
-    this.out.write(`${JSON.stringify(value)}\n`);
+    this.out.write(`${jsonText(JSON.stringify(value))}\n`);
   }
 
   success(text: string): void {
@@ -56,15 +63,16 @@ export class Printer {
 
   /** Notes for people go to stderr so stdout stays clean for pipes. */
   note(text: string): void {
-    if (!this.json) this.errOut.write(`${this.err.dim(text)}\n`);
+    if (!this.json) this.errOut.write(`${this.err.dim(visible(text))}\n`);
   }
 
   warn(text: string): void {
-    this.errOut.write(`${this.err.yellow("!")} ${text}\n`);
+    this.errOut.write(`${this.err.yellow("!")} ${visible(text)}\n`);
   }
 
+  /** Error messages often carry the server's words (and so the web's): made visible too. */
   error(text: string): void {
-    this.errOut.write(`${this.err.red("error:")} ${text}\n`);
+    this.errOut.write(`${this.err.red("error:")} ${visible(text)}\n`);
   }
 
   /** Aligned columns; the last column is cut to the terminal width. */

@@ -1,5 +1,6 @@
 /** How goals, runs and steps read in a terminal. JSON output never goes through here. */
 import type { Goal, Run, Step } from "../../worker/api/schemas";
+import { hint } from "./invocation";
 import { duration, oneLine, type Printer, relativeTime, truncate } from "./output";
 
 export function statusLabel(p: Printer, status: string): string {
@@ -25,7 +26,7 @@ export function statusLabel(p: Printer, status: string): string {
 export const scheduleLabel = (g: Goal) => (g.schedule ? `${g.schedule.cron} (${g.schedule.timezone})` : "manual");
 
 export function goalTable(p: Printer, goals: Goal[]): void {
-  if (!goals.length) return p.line(p.c.dim("No goals yet. Create one: async-agent goal create --objective \"…\" --schedule \"0 16 * * 5\""));
+  if (!goals.length) return p.line(p.c.dim(`No goals yet. Create one: ${hint('goal create --objective "…" --schedule "0 16 * * 5"')}`));
   p.table(
     ["ID", "STATUS", "SCHEDULE", "NEXT RUN", "OBJECTIVE"],
     goals.map((g) => [g.id, statusLabel(p, g.status), g.schedule?.cron ?? "manual", g.status === "active" ? relativeTime(g.nextRunAt) : "—", oneLine(g.objective)]),
@@ -41,6 +42,9 @@ export function goalDetail(p: Printer, g: Goal): void {
     ["webhook", g.webhookUrl],
     ["step budget", g.params.stepBudget?.toString()],
     ["tools", g.params.allowedTools?.join(", ")],
+    ["email to", g.params.emailRecipients?.join(", ")],
+    ["allowed domains", g.params.allowedDomains?.join(", ")],
+    ["denied domains", g.params.deniedDomains?.join(", ")],
     ["model", g.params.model],
     ["overlap", g.params.overlap],
     ["created", relativeTime(g.createdAt)],

@@ -2,6 +2,7 @@
 import type { Run } from "../../worker/api/schemas";
 import type { Ctx } from "./context";
 import { EXIT, SilentExit } from "./errors";
+import { hint } from "./invocation";
 import { runEvents } from "./stream";
 import { runEnd, stepBlock, stepLine } from "./views";
 
@@ -16,13 +17,14 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
   let nextStep = (opts.after ?? 0) + 1;
   let end: Run | undefined;
   try {
-    for await (const ev of runEvents(client, runId, { signal: abort.signal, after: opts.after })) {
+    for await (const raw of runEvents(client, runId, { signal: abort.signal, after: opts.after })) {
       if (p.json) {
-        p.ndjson(ev.type === "step" ? { event: ev.type, data: ev.step } : { event: ev.type, data: ev.run });
-        if (ev.type !== "step" && ev.type !== "run.started") end = ev.run;
+        p.ndjson(raw.type === "step" ? { event: raw.type, data: raw.step } : { event: raw.type, data: raw.run });
+        if (raw.type !== "step" && raw.type !== "run.started") end = raw.run;
         continue;
       }
       spinner.stop();
+      const ev = p.safe(raw);
       if (ev.type === "run.started") {
         if (opts.after === undefined) p.note(`run ${ev.run.id} · goal ${ev.run.goalId} · budget ${ev.run.stepBudget} steps`);
       } else if (ev.type === "step") {
@@ -41,7 +43,7 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
     process.removeListener("SIGINT", onSigint);
   }
   if (abort.signal.aborted) {
-    p.note(`stopped watching; the run goes on. Stop it with: async-agent run cancel ${runId}`);
+    p.note(`stopped watching; the run goes on. Stop it with: ${hint(`run cancel ${runId}`)}`);
     throw new SilentExit(EXIT.interrupted);
   }
   if (!end) throw new SilentExit(EXIT.failure);

@@ -1,11 +1,12 @@
 /** The `async-agent` CLI as a child process against a real Worker (`wrangler dev`, started once in global setup). */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TEST_API_TOKEN } from "../bindings";
-import { BIN, type CliResult, hasEscapes, removeTempDirs, runCli, tempDir, tempHome } from "./run-cli";
+import { TERMINAL_ESCAPES } from "../fakes/pages";
+import { BIN, type CliResult, hasControls, hasEscapes, installedBinDir, removeTempDirs, runCli, tempDir, tempHome } from "./run-cli";
 
 const url = inject("cliWorkerUrl");
 const home = tempHome();
@@ -21,7 +22,7 @@ const HEADLINE = [
   "--schedule",
   "0 16 * * 5",
   "--webhook",
-  "https://my-webhook.com/notify",
+  "https://hooks.example.com/notify",
 ];
 
 function ok(r: CliResult): CliResult {
@@ -126,15 +127,37 @@ describe("setup and errors", () => {
     expect(r.stdout).toContain("complete -o default -F _async_agent async-agent");
     expect(r.stdout).toMatch(/"goal create"\) words="[^"]*--schedule[^"]*--webhook/);
     expect(r.stdout).toMatch(/"run"\) words="list show logs watch cancel/);
+    expect(r.stdout).toMatch(/"files get"\) words="[^"]*--output/);
+    expect(r.stdout).toMatch(/"goal update"\) words="[^"]*--email-to --allow-domains --deny-domains/);
     expect((await cli("completion", "fish")).code).toBe(2);
+  });
+
+  it("hints name the command as it can be typed here: `async-agent` when on PATH, else `npx async-agent`", async () => {
+    const wrong = { ...env, ASYNC_AGENT_TOKEN: "wrong" };
+    const installed = await runCli(["goal", "list"], { home, env: wrong });
+    expect(installed.stderr).toBe("error: token rejected: run `async-agent init`\n");
+    const nodeOnly = dirname(process.execPath);
+    const bare = await runCli(["goal", "list"], { home, env: { ...wrong, PATH: nodeOnly } });
+    expect(bare.stderr).toBe("error: token rejected: run `npx async-agent init`\n");
+    expect(ok(await runCli(["goal", "run", "--help"], { home, env: { PATH: nodeOnly } })).stdout).toContain("$ npx async-agent goal run goal_01J… --watch");
+    expect(ok(await runCli(["completion", "bash"], { home, env: { PATH: nodeOnly } })).stdout).toMatch(/^# async-agent bash completion: eval "\$\(npx async-agent completion bash\)"\n# async-agent is not on PATH here/);
+    // npx puts node_modules/.bin on PATH for its child only: under npm that entry does not count.
+    const npxBin = join(tempDir(), "node_modules", ".bin");
+    mkdirSync(npxBin, { recursive: true });
+    symlinkSync(BIN, join(npxBin, "async-agent"));
+    const viaNpx = await runCli(["goal", "list"], { home, env: { ...wrong, PATH: `${npxBin}:${nodeOnly}`, npm_command: "exec" } });
+    expect(viaNpx.stderr).toBe("error: token rejected: run `npx async-agent init`\n");
+    const linked = await runCli(["goal", "list"], { home, env: { ...wrong, PATH: `${npxBin}:${nodeOnly}` } });
+    expect(linked.stderr).toBe("error: token rejected: run `async-agent init`\n");
+    expect(ok(await runCli(["completion", "bash"], { home, env: { PATH: `${installedBinDir}:${nodeOnly}` } })).stdout).not.toContain("not on PATH");
   });
 
   it("--version and --help work on every command, with examples", async () => {
     const version = JSON.parse(readFileSync(new URL("../../cli/package.json", import.meta.url).pathname, "utf8")).version;
     expect(ok(await cli("--version")).stdout).toBe(`${version}\n`);
     const root = ok(await cli("--help"));
-    for (const cmd of ["init", "config", "goal", "run", "tools", "server"]) expect(root.stdout).toContain(cmd);
-    const leaves = ["init", "config show", "config set", "goal create", "goal list", "goal show", "goal update", "goal delete", "goal pause", "goal resume", "goal run", "run list", "run show", "run logs", "run watch", "run cancel", "tools list", "server status", "completion"];
+    for (const cmd of ["init", "config", "goal", "run", "files", "tools", "server"]) expect(root.stdout).toContain(cmd);
+    const leaves = ["init", "config show", "config set", "goal create", "goal list", "goal show", "goal update", "goal delete", "goal pause", "goal resume", "goal run", "run list", "run show", "run logs", "run watch", "run cancel", "files list", "files get", "tools list", "server status", "completion"];
     const helps = await Promise.all(leaves.map((l) => cli(...l.split(" "), "--help")));
     helps.forEach((r, i) => {
       expect(ok(r).stdout, leaves[i]).toMatch(/\nExamples:\n {2}\$ .*async-agent /);
@@ -198,6 +221,25 @@ describe("goals", () => {
     expect(cleared.schedule).toBeNull();
     const nothing = await cli("goal", "update", g.id);
     expect(nothing.code).toBe(2);
+  });
+
+  it("create and update set email recipients and allowed/denied domains; an empty list clears one", async () => {
+    const g = await newGoal("--email-to", "me@example.org, @team.example.org", "--allow-domains", "example.org,*.example.net", "--deny-domains", "ads.example.org");
+    expect(g.params).toEqual({ emailRecipients: ["me@example.org", "@team.example.org"], allowedDomains: ["example.org", "*.example.net"], deniedDomains: ["ads.example.org"] });
+    const shown = ok(await cli("goal", "show", g.id));
+    expect(shown.stdout).toMatch(/^email to\s+me@example\.org, @team\.example\.org$/m);
+    expect(shown.stdout).toMatch(/^allowed domains\s+example\.org, \*\.example\.net$/m);
+    expect(shown.stdout).toMatch(/^denied domains\s+ads\.example\.org$/m);
+    const u = json(await cli("goal", "update", g.id, "--deny-domains", "", "--email-to", "boss@example.org", "--json"));
+    expect(u.params).toEqual({ emailRecipients: ["boss@example.org"], allowedDomains: ["example.org", "*.example.net"] });
+    const cleared = json(await cli("goal", "update", g.id, "--allow-domains", "", "--email-to", "", "--json"));
+    expect(cleared.params).toEqual({});
+    const bad = await cli("goal", "create", "--objective", "x", "--email-to", "bob");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --email-to "bob": expected an address/);
+    const badDomain = await cli("goal", "update", g.id, "--deny-domains", "not a domain");
+    expect(badDomain.code).toBe(2);
+    expect(badDomain.stderr).toMatch(/^error: --deny-domains "not a domain": expected a domain name/);
   });
 
   it("pause and resume", async () => {
@@ -281,13 +323,120 @@ describe("runs", () => {
   });
 });
 
+describe("runs: failures, files and what reaches the terminal", () => {
+  async function scriptLlm(key: string, script: unknown) {
+    const res = await fetch(`http://127.0.0.1:${inject("fakePorts").llm}/__scripts`, { method: "POST", body: JSON.stringify({ key, script }) });
+    expect(res.ok).toBe(true);
+  }
+  async function runToEnd(objective: string): Promise<{ goalId: string; runId: string; watched: CliResult }> {
+    const g = json(await cli("goal", "create", "--objective", objective, "--json"));
+    const watched = await runCli(["goal", "run", g.id, "--watch"], { home, env, timeoutMs: 50_000 });
+    return { goalId: g.id, runId: /^run (run_\w+)/m.exec(watched.stderr)![1], watched };
+  }
+
+  it("run logs on a run that failed before its first step shows its status and error", async () => {
+    const g = await newGoal("--model", "text-only-davinci");
+    const run = json(await cli("goal", "run", g.id, "--json"));
+    expect((await runCli(["run", "watch", run.id], { home, env, timeoutMs: 50_000 })).code).toBe(1);
+    const logs = ok(await cli("run", "logs", run.id));
+    expect(logs.stderr).toContain(`run ${run.id} has no steps`);
+    expect(logs.stdout).toMatch(/^✗ failed: .*text-only-davinci answered a tool-call probe with text/m);
+  });
+
+  it("files list and files get: a goal's files, downloaded byte for byte to a file, a directory or a pipe", async () => {
+    const content = `# Week 1\n\nCafé ☕ — ${TERMINAL_ESCAPES}\n`;
+    await scriptLlm("cli-files", {
+      turns: [
+        { toolCalls: [{ name: "write_file", arguments: { path: "reports/week-1.md", content } }] },
+        { toolCalls: [{ name: "write_file", arguments: { path: "data/seen.json", content: '["a"]' } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "Saved." } }] },
+      ],
+    });
+    const { goalId, watched } = await runToEnd("Keep notes [script:cli-files]");
+    ok(watched);
+    const table = ok(await cli("files", "list", goalId));
+    expect(table.stdout.split("\n")[0]).toMatch(/^PATH\s+SIZE\s+TYPE\s+WRITTEN$/);
+    expect(table.stdout).toMatch(/^reports\/week-1\.md\s+\d+ B\s+text\/markdown\s+\S/m);
+    expect(json(await cli("files", "list", goalId, "--prefix", "reports/", "--json")).items.map((f: { path: string }) => f.path)).toEqual(["reports/week-1.md"]);
+    expect(ok(await cli("files", "list", goalId, "--prefix", "nothing/")).stdout).toBe("No files under nothing/.\n");
+
+    // Piped, the bytes go out as stored: whoever pipes a file asked for that file.
+    const piped = await cli("files", "get", goalId, "reports/week-1.md");
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toBe(content);
+    const dir = tempDir("async-agent-files-");
+    const saved = ok(await cli("files", "get", goalId, "reports/week-1.md", "-o", join(dir, "out.md")));
+    expect(saved.stdout).toMatch(new RegExp(`^✓ saved reports/week-1\\.md to ${join(dir, "out.md")} \\(\\d+ B\\)`));
+    expect(readFileSync(join(dir, "out.md"))).toEqual(Buffer.from(content));
+    const intoDir = json(await cli("files", "get", goalId, "data/seen.json", "-o", dir, "--json"));
+    expect(intoDir).toMatchObject({ goalId, path: "data/seen.json", output: join(dir, "seen.json"), size: 5 });
+    expect(readFileSync(join(dir, "seen.json"), "utf8")).toBe('["a"]');
+
+    const missing = await cli("files", "get", goalId, "reports/nope.md");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: .*not found/);
+    expect((await cli("files", "get", goalId, "data/seen.json", "--json")).code).toBe(2);
+  });
+
+  it("escape sequences from a page, the model's thought and its summary are printed visible; --json keeps them exact", async () => {
+    const pages = `http://127.0.0.1:${inject("fakePorts").pages}`;
+    const thought = "Reading\x1b]52;c;cHduZWQ=\x07 the page";
+    const summary = "Done\x1b]0;pwned-summary\x07 \x1b[2J\x07";
+    await scriptLlm("cli-escapes", {
+      turns: [
+        { text: thought, toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/terminal-escapes.txt` } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary } }] },
+      ],
+    });
+    const { runId, watched } = await runToEnd(`Read ${pages}/terminal-escapes.txt [script:cli-escapes]`);
+    const printed = {
+      "goal run --watch": watched,
+      "run logs": await cli("run", "logs", runId),
+      "run show": await cli("run", "show", runId),
+      "run watch": await cli("run", "watch", runId),
+      "run logs --follow": await cli("run", "logs", runId, "--follow"),
+    };
+    for (const [name, r] of Object.entries(printed)) {
+      expect(r.code, name).toBe(0);
+      expect(hasControls(r.stdout + r.stderr), name).toBe(false);
+    }
+    const logs = printed["run logs"].stdout;
+    expect(logs).toContain("Headline␛]0;pwned-title␇ here");
+    expect(logs).toContain("␛[2J␛[Hscreen cleared");
+    expect(logs).toContain("␛]52;c;cHduZWQ=␇clipboard");
+    expect(logs).toContain("\\x9b31mC1 red␡␛[0m done");
+    expect(logs).toContain("Reading␛]52;c;cHduZWQ=␇ the page");
+    expect(printed["run show"].stdout).toContain("Done␛]0;pwned-summary␇ ␛[2J␇");
+    expect(printed["run watch"].stdout).toContain("Done␛]0;pwned-summary␇ ␛[2J␇");
+
+    // --json: still only JSON, with no raw control character, and the exact strings parse back.
+    const steps = await cli("run", "logs", runId, "--json");
+    const shown = await cli("run", "show", runId, "--json");
+    const events = await cli("run", "watch", runId, "--json");
+    for (const r of [steps, shown, events]) expect(hasControls(r.stdout)).toBe(false);
+    expect(JSON.parse(steps.stdout)[0]).toMatchObject({ thought, observation: expect.stringContaining(TERMINAL_ESCAPES) });
+    expect(JSON.parse(shown.stdout).summary).toBe(summary);
+    const stepEvent = events.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "step");
+    expect(stepEvent.data.observation).toContain(TERMINAL_ESCAPES);
+
+    // An error message from the server echoing what it was given: visible too.
+    const notFound = await cli("goal", "show", "goal_\x1b]0;pwned\x07");
+    expect(notFound.code).toBe(1);
+    expect(hasControls(notFound.stderr)).toBe(false);
+  });
+});
+
 describe("server", () => {
-  it("tools list shows each tool and whether it is configured", async () => {
+  it("tools list shows each tool's state (ready, limited, not configured) with the reason", async () => {
     const r = ok(await cli("tools", "list"));
-    expect(r.stdout.split("\n")[0]).toMatch(/^TOOL\s+READY\s+DESCRIPTION$/);
-    expect(r.stdout).toMatch(/^finish\s+yes/m);
+    expect(r.stdout.split("\n")[0]).toMatch(/^TOOL\s+STATE\s+DETAILS$/);
+    expect(r.stdout).toMatch(/^finish\s+ready\s+/m);
+    // The suite's Worker has a search fake listening, and no EMAIL_PROVIDER.
+    expect(r.stdout).toMatch(/^web_search\s+ready\s+Search the web/m);
+    expect(r.stdout).toMatch(/^send_email\s+limited\s+emails are recorded, not sent: set EMAIL_PROVIDER/m);
     const tools = json(await cli("tools", "list", "--json"));
-    expect(tools.items.map((t: { name: string }) => t.name)).toContain("web_search");
+    expect(tools.items.find((t: { name: string }) => t.name === "send_email")).toMatchObject({ configured: true, state: "limited", reason: expect.stringContaining("EMAIL_PROVIDER") });
+    expect(tools.items.find((t: { name: string }) => t.name === "web_search")).toMatchObject({ configured: true, state: "ready" });
   });
 
   it("server status shows health, readiness, the LLM check, version and latency", async () => {

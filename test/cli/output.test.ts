@@ -1,6 +1,7 @@
 /** The printer in-process: colour rules, tables, relative times, step lines. */
 import { afterEach, describe, expect, it } from "vitest";
 import { duration, Printer, relativeTime } from "../../cli/src/output";
+import { gate, visible } from "../../cli/src/terminal-safe";
 import { inputSummary } from "../../cli/src/views";
 
 function stream(isTTY: boolean, columns = 60) {
@@ -73,5 +74,39 @@ describe("formatting", () => {
     expect(inputSummary({ query: "top  AI\nnews", limit: 5 })).toBe('query="top AI news" limit=5');
     expect(inputSummary({ text: "x".repeat(100) }, 20)).toHaveLength(20);
     expect(inputSummary(null)).toBe("");
+  });
+});
+
+describe("terminal safety", () => {
+  // eslint-disable-next-line no-control-regex
+  const hasControls = (s: string) => /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(s);
+  it("makes every control character but newline and tab visible", () => {
+    expect(visible("a\x1b]0;title\x07b\x1b[2J\r\nc\td\x7f\u009b31m\x00")).toBe("a␛]0;title␇b␛[2J\nc\td␡\\x9b31m␀");
+    expect(visible("over\rwrite")).toBe("over␍write");
+    expect(visible("plain text, é ☕")).toBe("plain text, é ☕");
+  });
+
+  it("the printer's own colours pass its gate; any other sequence in a line is shown, not obeyed", () => {
+    delete process.env.NO_COLOR;
+    expect(gate("\x1b[32mok\x1b[39m \x1b]52;c;eA==\x07")).toBe("\x1b[32mok\x1b[39m ␛]52;c;eA==␇");
+    const tty = stream(true);
+    const p = new Printer(false, tty.s, tty.s);
+    p.line(`${p.c.green("ok")} \x1b]0;pwned\x07`);
+    p.error("server said \x1b[2J");
+    expect(tty.text()).toBe("\x1b[32mok\x1b[39m ␛]0;pwned␇\n\x1b[31merror:\x1b[39m server said ␛[2J\n");
+  });
+
+  it("human renderers get data made visible; --json stays exact JSON with no raw control character", () => {
+    const value = { s: "t\x1b]0;x\x07\x7f\u009b end", n: 1, list: ["\x1b[2J"] };
+    const human = stream(false);
+    new Printer(false, human.s, human.s).result(value, (v) => expect(v).toEqual({ s: "t␛]0;x␇␡\\x9b end", n: 1, list: ["␛[2J"] }));
+    for (const compact of [false, true]) {
+      const out = stream(false);
+      const p = new Printer(true, out.s, out.s);
+      if (compact) p.ndjson(value);
+      else p.result(value, () => undefined);
+      expect(hasControls(out.text())).toBe(false);
+      expect(JSON.parse(out.text())).toEqual(value);
+    }
   });
 });

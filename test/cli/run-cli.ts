@@ -1,8 +1,8 @@
 /** Runs the bundled CLI as a real child process, the way a user's shell does. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 export const BIN = new URL("../../cli/dist/async-agent.js", import.meta.url).pathname;
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
@@ -21,8 +21,12 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-// Nothing from the developer's shell leaks in: no token, no URL, no colour settings.
-const BASE_ENV = { PATH: process.env.PATH ?? "", LANG: "C.UTF-8" };
+/** A PATH directory with `async-agent` → the bundle, as a global install has: hints then say `async-agent …`. */
+export const installedBinDir = tempDir("async-agent-bin-");
+symlinkSync(BIN, join(installedBinDir, "async-agent"));
+
+// Nothing from the developer's shell leaks in: no token, no URL, no colour settings, no npm variables.
+const BASE_ENV = { PATH: `${installedBinDir}${delimiter}${process.env.PATH ?? ""}`, LANG: "C.UTF-8" };
 
 export type CliOpts = { home: string; env?: Record<string, string>; stdin?: string; onStdout?: (chunk: string, child: ChildProcess) => void; timeoutMs?: number };
 
@@ -50,3 +54,6 @@ export function runCli(args: string[], opts: CliOpts): Promise<CliResult> {
 
 // eslint-disable-next-line no-control-regex
 export const hasEscapes = (s: string) => /\x1b/.test(s);
+/** Any control character a terminal could act on: C0 but \n and \t, DEL, C1. */
+// eslint-disable-next-line no-control-regex
+export const hasControls = (s: string) => /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(s);

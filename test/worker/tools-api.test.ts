@@ -28,17 +28,51 @@ describe("GET /api/v1/tools", () => {
     for (const secret of [TEST_BRAVE_KEY, TEST_TAVILY_KEY, TEST_RESEND_KEY, TEST_WEBHOOK_SECRET, TEST_API_TOKEN]) expect(text).not.toContain(secret);
   });
 
-  it("says why a tool is not configured, naming the variable", async () => {
-    const bare = { ...env, SEARCH_PROVIDER: "", WEBHOOK_SECRET: "" };
+  type Status = { name: string; configured: boolean; state: string; reason?: string };
+  /** GET /tools on a Worker whose bindings differ from the suite's by `vars`. */
+  async function toolsWith(vars: Record<string, string>): Promise<Record<string, Status>> {
     const res = await app.fetch(
       new Request("http://worker/api/v1/tools", { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } }),
-      bare,
+      { ...env, ...vars },
       createExecutionContext(),
     );
-    const body = (await res.json()) as { items: { name: string; configured: boolean; reason?: string }[] };
-    expect(body.items.find((t) => t.name === "web_search")).toMatchObject({ configured: false, reason: "set SEARCH_PROVIDER to searxng, brave or tavily" });
-    expect(body.items.find((t) => t.name === "send_webhook")).toMatchObject({ configured: false, reason: expect.stringMatching(/^set WEBHOOK_SECRET/) });
-    expect(body.items.find((t) => t.name === "fetch_page")).not.toHaveProperty("reason");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { items: Status[] };
+    return Object.fromEntries(body.items.map((t) => [t.name, t]));
+  }
+
+  it("says why a tool is not configured, naming the variable", async () => {
+    const tools = await toolsWith({ SEARCH_PROVIDER: "", WEBHOOK_SECRET: "" });
+    expect(tools.web_search).toMatchObject({ configured: false, state: "not_configured", reason: "set SEARCH_PROVIDER to searxng, brave or tavily" });
+    expect(tools.send_webhook).toMatchObject({ configured: false, state: "not_configured", reason: expect.stringMatching(/^set WEBHOOK_SECRET/) });
+    expect(tools.fetch_page).toMatchObject({ configured: true, state: "ready" });
+    expect(tools.fetch_page).not.toHaveProperty("reason");
+  });
+
+  it("reports ready search when its endpoint answers, limited naming SEARXNG_URL when nobody listens there", async () => {
+    const up = await toolsWith({});
+    expect(up.web_search).toMatchObject({ state: "ready", configured: true });
+    expect(up.send_webhook).toMatchObject({ state: "ready" });
+    expect((await toolsWith({ SEARCH_PROVIDER: "brave" })).web_search).toMatchObject({ state: "ready" });
+
+    const down = await toolsWith({ SEARXNG_URL: "http://127.0.0.1:1/" });
+    expect(down.web_search).toMatchObject({ state: "limited", configured: true, reason: expect.stringMatching(/^SEARXNG_URL http:\/\/127\.0\.0\.1:1\/ did not answer: /) });
+    // The private-network guard applies to the probe too, and the reason says so.
+    const guarded = await toolsWith({ ALLOW_PRIVATE_NETWORK: "false", SEARXNG_URL: `${env.SEARXNG_URL}/guarded` });
+    expect(guarded.web_search).toMatchObject({ state: "limited", reason: expect.stringMatching(/^SEARXNG_URL \S+: refused 127\.0\.0\.1: .*private networks.*; ALLOW_PRIVATE_NETWORK=true allows it/) });
+    expect((await toolsWith({ SEARCH_PROVIDER: "tavily", TAVILY_API_KEY: "" })).web_search).toMatchObject({ state: "not_configured", reason: "set TAVILY_API_KEY (SEARCH_PROVIDER=tavily)" });
+  });
+
+  it("reports email limited without a provider (recorded, not sent) or default recipients, ready with one", async () => {
+    const noProvider = await toolsWith({ EMAIL_PROVIDER: "" });
+    expect(noProvider.send_email).toMatchObject({ state: "limited", configured: true, reason: expect.stringMatching(/^emails are recorded, not sent: set EMAIL_PROVIDER/) });
+    expect((await toolsWith({ EMAIL_PROVIDER: "resend" })).send_email).toEqual(expect.objectContaining({ state: "ready" }));
+    expect((await toolsWith({ EMAIL_PROVIDER: "resend" })).send_email).not.toHaveProperty("reason");
+    expect((await toolsWith({ EMAIL_PROVIDER: "resend", EMAIL_ALLOWED_RECIPIENTS: "" })).send_email).toMatchObject({
+      state: "limited",
+      reason: "EMAIL_ALLOWED_RECIPIENTS is empty: only goals with params.emailRecipients can email",
+    });
+    expect((await toolsWith({ EMAIL_PROVIDER: "resend", RESEND_API_KEY: "" })).send_email).toMatchObject({ state: "not_configured", reason: "set RESEND_API_KEY (EMAIL_PROVIDER=resend)" });
   });
 
   it("requires the bearer token, and the tools and files routes are in the OpenAPI document", async () => {

@@ -57,7 +57,11 @@ export const GoalParams = z
     constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
     allowedDomains: z.array(Domain).max(100).optional().describe("If set, outbound requests may only reach these domains"),
     deniedDomains: z.array(Domain).max(100).optional().describe("Outbound requests never reach these domains"),
-    emailRecipients: z.array(z.email()).max(50).optional().describe("Addresses this goal may email"),
+    emailRecipients: z
+      .array(z.union([z.email(), z.string().regex(/^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i)], { error: "expected an address (name@example.com) or a whole domain (@example.com)" }))
+      .max(50)
+      .optional()
+      .describe("Addresses, or @domain for a whole domain, this goal may email (replaces EMAIL_ALLOWED_RECIPIENTS)"),
   })
   .strict()
   .meta({ id: "GoalParams" });
@@ -213,8 +217,14 @@ export const ToolInfo = z
     name: z.string(),
     description: z.string(),
     inputSchema: z.record(z.string(), z.unknown()).describe("JSON Schema of the tool's arguments"),
-    configured: z.boolean(),
-    reason: z.string().optional().describe("Why the tool is not configured: the variable to set"),
+    configured: z.boolean().describe("false only when state is not_configured"),
+    state: z
+      .enum(["ready", "not_configured", "limited"])
+      .describe(
+        "ready; not_configured: a variable is missing and the tool is hidden from the model; limited: configured but " +
+          "working in part (e.g. emails recorded, not sent; the search endpoint not answering), still offered to the model",
+      ),
+    reason: z.string().optional().describe("Unless ready: why, naming the variable to set"),
   })
   .meta({ id: "ToolInfo" });
 export type ToolInfo = z.infer<typeof ToolInfo>;

@@ -18,6 +18,14 @@ export function emailNotConfigured(env: Env): string | null {
   return null;
 }
 
+/** Configured but not fully working: no provider (emails are recorded, not sent), or nobody allowed by default. */
+export function emailLimited(env: Env): string | null {
+  const notes: string[] = [];
+  if (!env.EMAIL_PROVIDER) notes.push("emails are recorded, not sent: set EMAIL_PROVIDER (cloudflare or resend) and EMAIL_FROM");
+  if (!env.EMAIL_ALLOWED_RECIPIENTS?.trim()) notes.push("EMAIL_ALLOWED_RECIPIENTS is empty: only goals with params.emailRecipients can email");
+  return notes.length ? notes.join("; ") : null;
+}
+
 /** The goal's own list when it has one, else EMAIL_ALLOWED_RECIPIENTS (addresses or "@domain"). */
 export function allowedRecipients(env: Env, goal: GoalRow): string[] {
   const list = goal.params.emailRecipients?.length
@@ -67,6 +75,7 @@ export const sendEmailTool = () =>
       body_markdown: z.string().min(1).max(MAX_BODY_CHARS).describe("The message, in markdown"),
     }),
     notConfigured: emailNotConfigured,
+    limited: emailLimited,
     execute: async ({ to, subject, body_markdown }, ctx) => {
       const why = emailNotConfigured(ctx.env);
       if (why) throw new ToolError(`email is not configured: ${why}`);

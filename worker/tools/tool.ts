@@ -31,10 +31,27 @@ export type Tool<I extends z.ZodType = z.ZodType> = {
   input: I;
   /** Per-call timeout; the loop's default applies when absent. */
   timeoutMs?: number;
-  /** null when usable; otherwise why not, naming the variable to set. */
+  /** null when usable; otherwise why not, naming the variable to set. A tool that is not configured is hidden from the model. */
   notConfigured?: (env: Env) => string | null;
+  /**
+   * Configured, but working only in part (emails recorded, not sent; the search endpoint not
+   * answering): why, naming the variable; null otherwise. The tool stays available to the model.
+   * May probe cheaply; only `GET /tools` asks.
+   */
+  limited?: (env: Env) => string | null | Promise<string | null>;
   execute: (input: z.infer<I>, ctx: ToolContext) => Promise<ToolOutput>;
 };
+
+/** What `GET /tools` reports for a tool: usable; missing a variable (hidden from the model); usable in part. */
+export type ToolState = "ready" | "not_configured" | "limited";
+
+/** The tool's state here, with the reason (naming the variable to set) unless it is ready. */
+export async function toolStatus(tool: Tool, env: Env): Promise<{ state: ToolState; reason?: string }> {
+  const missing = tool.notConfigured?.(env);
+  if (missing) return { state: "not_configured", reason: missing };
+  const limited = await tool.limited?.(env);
+  return limited ? { state: "limited", reason: limited } : { state: "ready" };
+}
 
 /** A failure the model should read and react to (bad URL, unknown file...), not a crash. */
 export class ToolError extends Error {}

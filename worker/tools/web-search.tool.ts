@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Env } from "../context";
 import { redactSecrets } from "../lib/redact";
-import { egressPolicy, guardedFetch, type GuardedResponse } from "../net/guarded-fetch";
+import { EgressError, egressPolicy, guardedFetch, type GuardedResponse } from "../net/guarded-fetch";
 import { decodeEntities } from "./html-text";
 import { defineTool, ToolError } from "./tool";
 import { wrapUntrusted } from "./untrusted";
@@ -71,6 +71,42 @@ export function searchNotConfigured(env: Env): string | null {
   return missing.length ? `set ${missing.join(", ")} (SEARCH_PROVIDER=${name})` : null;
 }
 
+const PROBE_TIMEOUT_MS = 2_000;
+const PROBE_TTL_MS = 30_000;
+/** Probe results per isolate, keyed by URL: `GET /tools` stays cheap when asked often. */
+const probes = new Map<string, { at: number; result: Promise<string | null> }>();
+
+/** The provider's endpoint and the variable that names it. The base URL only: a probe spends no search quota. */
+function endpointOf(env: Env): { variable: string; url: string } {
+  if (env.SEARCH_PROVIDER === "searxng") return { variable: "SEARXNG_URL", url: env.SEARXNG_URL };
+  if (env.SEARCH_PROVIDER === "brave") return { variable: "BRAVE_BASE_URL", url: env.BRAVE_BASE_URL || "https://api.search.brave.com" };
+  return { variable: "TAVILY_BASE_URL", url: env.TAVILY_BASE_URL || "https://api.tavily.com" };
+}
+
+async function probe(env: Env, variable: string, url: string): Promise<string | null> {
+  try {
+    // Any HTTP answer below 500 means something is listening there (the root of an API may well be a 404).
+    const res = await guardedFetch(url, { timeoutMs: PROBE_TIMEOUT_MS, maxBytes: 16 * 1024 }, egressPolicy(env));
+    return res.status >= 500 ? `${variable} ${url} answered HTTP ${res.status}` : null;
+  } catch (e) {
+    if (!(e instanceof EgressError)) return redactSecrets(env, `${variable} ${url} did not answer: ${(e as Error).message}`);
+    const local = /private networks/.test(e.message) ? "; ALLOW_PRIVATE_NETWORK=true allows it in local development" : "";
+    return redactSecrets(env, `${variable} ${url}: ${e.message}${local}`);
+  }
+}
+
+/** Configured, but the provider's endpoint does not answer (checked with a 2 s GET, cached 30 s). */
+export function searchLimited(env: Env): Promise<string | null> | null {
+  if (searchNotConfigured(env)) return null;
+  const { variable, url } = endpointOf(env);
+  const key = `${env.ALLOW_PRIVATE_NETWORK === "true"} ${url}`;
+  const hit = probes.get(key);
+  if (hit && Date.now() - hit.at < PROBE_TTL_MS) return hit.result;
+  const result = probe(env, variable, url);
+  probes.set(key, { at: Date.now(), result });
+  return result;
+}
+
 const clean = (s: string) => decodeEntities(s.replace(/<[^>]*>/g, "")).replace(/\s+/g, " ").trim();
 const trim = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimEnd()}…` : s);
 
@@ -91,6 +127,7 @@ export const webSearchTool = () =>
       limit: z.int().min(1).max(20).optional().describe("How many results (default 8)"),
     }),
     notConfigured: searchNotConfigured,
+    limited: searchLimited,
     execute: async ({ query, limit }, ctx) => {
       const why = searchNotConfigured(ctx.env);
       if (why) throw new ToolError(`web search is not configured: ${why}`);

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { examples } from "../context";
 import { UsageError } from "../errors";
+import { cliName } from "../invocation";
 
 /** "goal create" → its words: subcommands and long options. */
 function wordTable(root: Command): Record<string, string[]> {
@@ -19,8 +20,14 @@ function bashScript(root: Command): string {
   const cases = Object.entries(wordTable(root))
     .map(([path, words]) => `    "${path}") words="${words.join(" ")}" ;;`)
     .join("\n");
-  return `# async-agent bash completion: eval "$(async-agent completion bash)"
-_async_agent() {
+  const name = cliName();
+  // Completion attaches to the `async-agent` command: through npx there is none to attach to yet.
+  const note =
+    name === "async-agent"
+      ? ""
+      : "# async-agent is not on PATH here: this completes the `async-agent` command once it is\n# (e.g. `npm pack` in cli/, then `npm install -g` the tarball).\n";
+  return `# async-agent bash completion: eval "$(${name} completion bash)"
+${note}_async_agent() {
   local cur path="" w words
   cur="\${COMP_WORDS[COMP_CWORD]}"
   for w in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do

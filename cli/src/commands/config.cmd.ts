@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { CONFIG_KEYS, type ConfigKey, configPath, maskToken, normalizeUrl, readConfig, resolveConfig, writeConfig } from "../config";
 import { examples, flagsOf } from "../context";
 import { UsageError } from "../errors";
+import { hint } from "../invocation";
 import { Printer } from "../output";
 
 export function registerConfig(program: Command): void {
@@ -18,7 +19,7 @@ export function registerConfig(program: Command): void {
       p.result({ url: r.url, token, source: r.source, configPath: configPath() }, () =>
         p.fields([
           ["url", `${r.url} ${p.c.dim(`(${r.source.url})`)}`],
-          ["token", token ? `${token} ${p.c.dim(`(${r.source.token})`)}` : p.c.yellow("not set: run `async-agent init`")],
+          ["token", token ? `${token} ${p.c.dim(`(${r.source.token})`)}` : p.c.yellow(`not set: run \`${hint("init")}\``)],
           ["file", configPath()],
         ]),
       );

@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { CreateGoal, Goal, GoalParams, UpdateGoal } from "../../../worker/api/schemas";
 import { contextFor, examples, loadValidation } from "../context";
 import { UsageError } from "../errors";
+import { hint } from "../invocation";
 import { ask, confirm } from "../prompt";
 import { fireTimes, goalDetail, goalTable, runTable } from "../views";
 import { watchRun } from "../watch";
@@ -16,7 +17,13 @@ type GoalFlags = {
   tools?: string[];
   model?: string;
   overlap?: "skip" | "queue" | "allow";
+  emailTo?: string[];
+  allowDomains?: string[];
+  denyDomains?: string[];
 };
+/** The flags that set params (an empty list counts: it clears). */
+const PARAM_FLAGS = ["stepBudget", "tools", "model", "overlap", "emailTo", "allowDomains", "denyDomains"] as const;
+const paramFlagsGiven = (f: GoalFlags) => PARAM_FLAGS.some((k) => f[k] !== undefined);
 
 export const positiveInt = (v: string) => {
   const n = Number(v);
@@ -33,19 +40,27 @@ function goalOptions(cmd: Command): Command {
     .option("--objective <text>", "what the agent should achieve")
     .option("--schedule <cron>", 'five-field cron, e.g. "0 16 * * 5" (Fridays 16:00)')
     .option("--timezone <tz>", "IANA zone of the schedule (default: this machine's zone)")
-    .option("--webhook <url>", "http(s) URL notified when a run ends")
+    .option("--webhook <url>", "your own http(s) endpoint, notified when a run ends (e.g. https://hooks.example.com/notify)")
     .option("--step-budget <n>", "max agent steps per run", positiveInt)
     .option("--tools <names>", "comma-separated tools the agent may use (default: all configured)", list)
     .option("--model <model>", "LLM model override")
-    .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(["skip", "queue", "allow"]));
+    .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(["skip", "queue", "allow"]))
+    .option("--email-to <list>", "comma-separated addresses (or @domain) the agent may email; replaces EMAIL_ALLOWED_RECIPIENTS", list)
+    .option("--allow-domains <list>", "comma-separated domains the agent may reach, and no others (*.example.com: subdomains only)", list)
+    .option("--deny-domains <list>", "comma-separated domains the agent never reaches", list);
 }
 
 function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
   const params: GoalParams = { ...base };
   if (f.stepBudget !== undefined) params.stepBudget = f.stepBudget;
-  if (f.tools) params.allowedTools = f.tools;
   if (f.model) params.model = f.model;
   if (f.overlap) params.overlap = f.overlap;
+  // A list flag replaces the list; an empty one ("") removes it (all tools; EMAIL_ALLOWED_RECIPIENTS; no domain rule).
+  const lists = [["allowedTools", f.tools], ["emailRecipients", f.emailTo], ["allowedDomains", f.allowDomains], ["deniedDomains", f.denyDomains]] as const;
+  for (const [key, value] of lists) {
+    if (value?.length) params[key] = value;
+    else if (value) delete params[key];
+  }
   return params;
 }
 
@@ -54,10 +69,14 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
   const parsed = (await loadValidation())[schema].safeParse(body);
   if (parsed.success) return parsed.data as T;
   const fieldName: Record<string, string> = { "schedule.cron": "--schedule", "schedule.timezone": "--timezone", webhookUrl: "--webhook", "params.stepBudget": "--step-budget", "params.model": "--model" };
+  const listFlag: Record<string, string> = { allowedTools: "--tools", emailRecipients: "--email-to", allowedDomains: "--allow-domains", deniedDomains: "--deny-domains" };
   const msg = parsed.error.issues
     .map((i) => {
       const path = i.path.map(String).join(".");
-      return `${fieldName[path] ?? (path.startsWith("params.allowedTools") ? "--tools" : path || "input")}: ${i.message}`;
+      // A list item names itself: `--email-to "bob": expected an address ...`.
+      const list = i.path[0] === "params" ? listFlag[String(i.path[1])] : undefined;
+      const item = list && typeof i.path[2] === "number" ? ` "${(body as { params: Record<string, string[]> }).params[String(i.path[1])][i.path[2]]}"` : "";
+      return `${fieldName[path] ?? (list ? `${list}${item}` : path || "input")}: ${i.message}`;
     })
     .join("; ");
   throw new UsageError(msg);
@@ -75,7 +94,7 @@ export function registerGoal(program: Command): void {
   examples(
     goalOptions(goal.command("create").argument("[objective]", "what the agent should achieve").description("create a goal (prompts for what is missing on a terminal)")),
     [
-      'async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://my-webhook.com/notify"',
+      'async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://hooks.example.com/notify"',
       'async-agent goal create "Check the status page of example.com" --schedule "*/30 * * * *" --timezone Europe/Berlin --step-budget 5',
       'async-agent goal create "Summarize my inbox" --json | jq -r .id',
     ],
@@ -88,7 +107,7 @@ export function registerGoal(program: Command): void {
       objective = await ask("Objective");
       if (f.schedule === undefined) cron = (await ask("Schedule (five-field cron, empty to run only on demand)")) || undefined;
     }
-    if (!objective) throw new UsageError("an objective is required: async-agent goal create --objective \"…\"");
+    if (!objective) throw new UsageError(`an objective is required: ${hint('goal create --objective "…"')}`);
     if (f.timezone && !cron) throw new UsageError("--timezone needs a schedule: add --schedule <cron>");
     const timezone = f.timezone ?? localZone();
     const body = await validated<CreateGoal>("CreateGoal", {
@@ -101,7 +120,7 @@ export function registerGoal(program: Command): void {
     const created = await ctx.client.createGoal(body);
     p.result(created, (g) => {
       p.success(`created goal ${p.c.bold(g.id)}`);
-      p.line(p.c.dim(`run it now: async-agent goal run ${g.id} --watch`));
+      p.line(p.c.dim(`run it now: ${hint(`goal run ${g.id} --watch`)}`));
     });
   });
 
@@ -125,11 +144,11 @@ export function registerGoal(program: Command): void {
       const { p, client } = await contextFor(cmd);
       const g = await client.getGoal(id);
       const runs = f.runs ? (await client.listRuns({ goalId: id, limit: 10 })).items : undefined;
-      p.result(runs ? { ...g, runs } : g, () => {
-        goalDetail(p, g);
-        if (runs) {
+      p.result({ ...g, ...(runs ? { runs } : {}) }, (shown) => {
+        goalDetail(p, shown);
+        if (shown.runs) {
           p.line();
-          runTable(p, runs);
+          runTable(p, shown.runs);
         }
       });
     });
@@ -137,11 +156,17 @@ export function registerGoal(program: Command): void {
   examples(
     goalOptions(goal.command("update").argument("<id>", "goal id").description("change a goal (only the flags given)"))
       .option("--no-schedule", "remove the schedule (runs only on demand)")
-      .option("--no-webhook", "remove the webhook"),
-    ['async-agent goal update goal_01J… --schedule "0 9 * * 1-5" --timezone America/New_York', "async-agent goal update goal_01J… --no-schedule"],
+      .option("--no-webhook", "remove the webhook")
+      .addHelpText("after", '\nAn empty list clears it: --email-to "" (back to EMAIL_ALLOWED_RECIPIENTS), --allow-domains "", --deny-domains "", --tools "" (all).'),
+    [
+      'async-agent goal update goal_01J… --schedule "0 9 * * 1-5" --timezone America/New_York',
+      "async-agent goal update goal_01J… --no-schedule",
+      "async-agent goal update goal_01J… --email-to me@example.org,@team.example.org --deny-domains ads.example.net",
+      'async-agent goal update goal_01J… --allow-domains ""   # remove the allow-list',
+    ],
   ).action(async (id: string, f: GoalFlags, cmd: Command) => {
     const { p, client } = await contextFor(cmd);
-    const needsCurrent = f.timezone !== undefined || Object.keys(paramsFrom(f)).length > 0;
+    const needsCurrent = f.timezone !== undefined || paramFlagsGiven(f);
     const current = needsCurrent ? await client.getGoal(id) : undefined;
     const patch: Record<string, unknown> = {};
     if (f.objective) patch.objective = f.objective;
@@ -154,7 +179,7 @@ export function registerGoal(program: Command): void {
     if (f.webhook === false) patch.webhookUrl = null;
     else if (f.webhook) patch.webhookUrl = f.webhook;
     // The API replaces params as a whole: merge the flags into what the goal has.
-    if (current && Object.keys(paramsFrom(f)).length) patch.params = paramsFrom(f, current.params);
+    if (current && paramFlagsGiven(f)) patch.params = paramsFrom(f, current.params);
     if (!Object.keys(patch).length) throw new UsageError("nothing to update: pass at least one flag (see --help)");
     const updated = await client.updateGoal(id, await validated<UpdateGoal>("UpdateGoal", patch));
     p.result(updated, (g) => {
@@ -198,7 +223,7 @@ export function registerGoal(program: Command): void {
       if (f.watch) return watchRun(ctx, run.id);
       ctx.p.result(run, (r) => {
         ctx.p.success(`started run ${ctx.p.c.bold(r.id)} (${r.status})`);
-        ctx.p.line(ctx.p.c.dim(`watch it: async-agent run watch ${r.id}`));
+        ctx.p.line(ctx.p.c.dim(`watch it: ${hint(`run watch ${r.id}`)}`));
       });
     });
 }

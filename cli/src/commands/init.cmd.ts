@@ -4,6 +4,7 @@ import { ApiClient } from "../api-client";
 import { DEFAULT_URL, normalizeUrl, readConfig, writeConfig } from "../config";
 import { examples, flagsOf } from "../context";
 import { ApiError, UsageError } from "../errors";
+import { hint } from "../invocation";
 import { Printer } from "../output";
 import { ask } from "../prompt";
 
@@ -21,7 +22,7 @@ export function registerInit(program: Command): void {
     if (!url && p.interactive) url = await ask("Worker URL", { fallback: saved.url ?? DEFAULT_URL });
     if (!token && p.interactive) token = await ask("API token (API_TOKEN of the Worker)", { hidden: true, fallback: saved.token });
     if (!url) url = saved.url ?? DEFAULT_URL;
-    if (!token) throw new UsageError("an API token is required: async-agent init --token <API_TOKEN>");
+    if (!token) throw new UsageError(`an API token is required: ${hint("init --token <API_TOKEN>")}`);
     url = normalizeUrl(url);
 
     const client = new ApiClient(url, token);
@@ -38,7 +39,7 @@ export function registerInit(program: Command): void {
     p.result({ url, version: health.version, latencyMs, configPath: path }, () => {
       p.success(`connected to ${p.c.bold(url)} (version ${health.version}, ${latencyMs} ms)`);
       p.success(`saved ${path}`);
-      p.line(p.c.dim('next: async-agent goal create --objective "…" --schedule "0 16 * * 5"'));
+      p.line(p.c.dim(`next: ${hint('goal create --objective "…" --schedule "0 16 * * 5"')}`));
     });
   });
 }

@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import type { Run } from "../../../worker/api/schemas";
 import { contextFor, examples } from "../context";
 import { oneLine, truncate } from "../output";
-import { runDetail, runTable, stepBlock } from "../views";
+import { runDetail, runEnd, runTable, stepBlock } from "../views";
 import { watchRun } from "../watch";
 import { positiveInt } from "./goal.cmd";
 
@@ -35,12 +35,12 @@ export function registerRun(program: Command): void {
     .action(async (id: string, _f: unknown, cmd: Command) => {
       const { p, client } = await contextFor(cmd);
       const [r, outputs] = await Promise.all([client.getRun(id), client.listOutputs(id)]);
-      p.result({ ...r, outputs: outputs.items }, () => {
-        runDetail(p, r);
-        if (outputs.items.length) {
+      p.result({ ...r, outputs: outputs.items }, (shown) => {
+        runDetail(p, shown);
+        if (shown.outputs.length) {
           p.line();
           p.line(p.c.bold("Outputs"));
-          for (const o of outputs.items) {
+          for (const o of shown.outputs) {
             const detail = o.path ?? (o.kind === "summary" || o.payload === null ? "" : oneLine(JSON.stringify(o.payload)));
             p.line(`  ${o.kind.padEnd(8)} ${truncate(detail, p.width - 12)}`.trimEnd());
           }
@@ -57,12 +57,15 @@ export function registerRun(program: Command): void {
       if (!f.follow || TERMINAL.has(r.status)) {
         if (p.json && !f.follow) return p.result(steps, () => undefined);
         if (p.json) return steps.forEach((s) => p.ndjson({ event: "step", data: s }));
-        if (!steps.length) p.note(`run ${id} has no steps yet (${r.status})`);
-        for (const s of steps) stepBlock(p, s);
+        if (!steps.length) p.note(`run ${id} has no steps${TERMINAL.has(r.status) ? "" : " yet"}`);
+        for (const s of p.safe(steps)) stepBlock(p, s);
+        // A run that ended says how, and why it failed: often before its first step (model, budget).
+        if (TERMINAL.has(r.status)) runEnd(p, p.safe(r));
+        else p.note(`run ${id} is ${r.status}: follow it with --follow`);
         return;
       }
       if (p.json) steps.forEach((s) => p.ndjson({ event: "step", data: s }));
-      else for (const s of steps) stepBlock(p, s);
+      else for (const s of p.safe(steps)) stepBlock(p, s);
       await watchRun(ctx, id, { after: steps.at(-1)?.stepNo ?? 0, detail: true });
     });
 

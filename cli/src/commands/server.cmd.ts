@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { LlmValidation } from "../../../worker/api/schemas";
 import { contextFor, examples } from "../context";
 import { ApiError, EXIT, SilentExit } from "../errors";
+import { hint } from "../invocation";
 import { VERSION } from "../version";
 
 export function registerServer(program: Command): void {
@@ -32,7 +33,7 @@ export function registerServer(program: Command): void {
           ["health", mark(health.ok)],
           ["ready", mark(ready.ok)],
           ...Object.entries(ready.checks).map(([name, c]): [string, string] => [`  ${name}`, `${mark(c.ok)}${c.detail ? ` ${p.c.dim(c.detail)}` : ""}`]),
-          ["model", llm === null ? p.c.yellow("not checked: no token (run `async-agent init`)") : "provider" in llm ? `${mark(llm.ok)} ${llm.provider}/${llm.model}${llm.reason ? ` ${p.c.dim(llm.reason)}` : ""}` : `${mark(false)} ${p.c.dim(llm.reason)}`],
+          ["model", llm === null ? p.c.yellow(`not checked: no token (run \`${hint("init")}\`)`) : "provider" in llm ? `${mark(llm.ok)} ${llm.provider}/${llm.model}${llm.reason ? ` ${p.c.dim(llm.reason)}` : ""}` : `${mark(false)} ${p.c.dim(llm.reason)}`],
         ]);
       });
       if (!ok) throw new SilentExit(EXIT.failure);

@@ -1,7 +1,7 @@
-/** /api/v1/tools: every tool, its argument schema, and whether this deployment has what it needs. */
+/** /api/v1/tools: every tool, its argument schema, and its state here (ready, not configured, limited) with the reason. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { allTools } from "../../tools/registry";
-import { toolSpec } from "../../tools/tool";
+import { toolSpec, toolStatus } from "../../tools/tool";
 import { errorResponses } from "../common";
 import { jsonContent, newRouter } from "../router";
 import { ToolInfo } from "../schemas";
@@ -11,21 +11,24 @@ export const tools = newRouter().openapi(
     method: "get",
     path: "/",
     tags: ["tools"],
-    summary: "List the agent's tools with their JSON schemas and whether each is configured",
+    summary: "List the agent's tools with their JSON schemas and their state here: ready, not configured or limited",
     responses: { 200: jsonContent(z.object({ items: z.array(ToolInfo) }), "Every tool"), ...errorResponses },
   }),
-  (c) => {
-    const items = allTools().map((t) => {
-      const reason = t.notConfigured?.(c.env) ?? null;
-      const spec = toolSpec(t).function;
-      return {
-        name: t.name,
-        description: t.description,
-        inputSchema: spec.parameters,
-        configured: reason === null,
-        ...(reason === null ? {} : { reason }),
-      };
-    });
+  async (c) => {
+    const items = await Promise.all(
+      allTools().map(async (t) => {
+        const { state, reason } = await toolStatus(t, c.env);
+        return {
+          name: t.name,
+          description: t.description,
+          inputSchema: toolSpec(t).function.parameters,
+          // Kept for older clients: a limited tool is configured (and offered to the model).
+          configured: state !== "not_configured",
+          state,
+          ...(reason === undefined ? {} : { reason }),
+        };
+      }),
+    );
     return c.json({ items }, 200);
   },
 );
