@@ -1,5 +1,5 @@
 /**
- * A small web: article pages, a ~1 MB page, JSON/text/markdown/RSS/binary resources, and redirects
+ * A small web: article pages and the research pages they link to, a ~1 MB page, JSON/text/markdown/RSS/binary resources, and redirects
  * (to a page, to a cloud metadata address, in a loop, to /echo on this or another origin with any 3xx
  * status). Other fakes link here via `pagesUrl()`.
  */
@@ -28,6 +28,8 @@ export async function startPages(): Promise<Fake> {
     let m: RegExpMatchArray | null;
     if ((m = p.match(/^\/article\/(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1])));
     if ((m = p.match(/^\/injected\/(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1]), { injection: true }));
+    // The papers the articles link to (relative links: /research/<topic>-<n>).
+    if ((m = p.match(/^\/research\/[a-z-]+-(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1]) + 1));
     if (p === "/latin1")
       return send(200, "text/html", Buffer.from('<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>', "latin1"));
     if (p === "/large") return send(200, "text/html; charset=utf-8", LARGE);

@@ -96,7 +96,7 @@ describe("durable runs", () => {
         { toolCalls: [{ name: "remember", arguments: { content: "done before the crash" } }, { name: "fetch_page", arguments: { url: `${env.TEST_PAGES_URL}/slow` } }] },
         finish("turn finished"),
       ],
-    });
+    }, { objective: `Read ${env.TEST_PAGES_URL}/slow` });
     const memories = async () =>
       (await env.DB.prepare("SELECT count(*) AS n FROM memories WHERE goal_id = ?").bind(goal.id).first<{ n: number }>())!.n;
     // `remember` has completed while `fetch_page` still waits for the slow page: the process dies then.
@@ -113,6 +113,30 @@ describe("durable runs", () => {
     // The resume ran only the unfinished call, and the model was asked once per turn.
     expect(await memories()).toBe(1);
     expect((await llmStats(key)).requests).toBe(2);
+  });
+
+  it("still follows a link it was shown before an eviction (the fetch provenance is rebuilt on resume)", async () => {
+    const pages = env.TEST_PAGES_URL;
+    const { run, key, goal } = await startScriptedRun(
+      {
+        turns: [
+          { toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/injected/3` } }] },
+          { toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/research/ai-regulation-3` } }], delayMs: 15_000, delayTimes: 1 },
+          finish("followed the link"),
+        ],
+      },
+      { objective: `Read ${pages}/injected/3 and what it links to` },
+    );
+    await vi.waitFor(async () => expect((await stepsOf(run.id)).length).toBe(1), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 5_000, interval: 50 });
+    await abortAllDurableObjects();
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed", summary: "followed the link" });
+    expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
+      [1, "fetch_page", null],
+      [2, "fetch_page", null],
+      [3, "finish", null],
+    ]);
   });
 
   it("resumes an interrupted run from its own alarm, with no new queue delivery", async () => {

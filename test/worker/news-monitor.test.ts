@@ -36,7 +36,7 @@ describe("news monitor", () => {
       "news",
     );
     const goal = await createGoal({
-      objective: `Collect the week's AI news, summarise by category, save markdown and notify me ${marker}`,
+      objective: `Collect the week's AI news (also look at ${pages}/injected/3), summarise by category, save markdown and notify me ${marker}`,
       schedule: { cron: "0 16 * * 5", timezone: "Europe/Berlin" },
       webhookUrl: hook(hookKey),
     });

@@ -4,6 +4,7 @@ import type { Env } from "../../worker/context";
 import { dbFor } from "../../worker/db/client";
 import { getGoal } from "../../worker/db/goals";
 import { insertRun } from "../../worker/db/runs";
+import { Provenance } from "../../worker/tools/fetch-policy";
 import { allTools } from "../../worker/tools/registry";
 import type { ToolContext, ToolOutput } from "../../worker/tools/tool";
 import { createGoal } from "./api";
@@ -13,7 +14,9 @@ export async function toolContext(goal: Record<string, unknown> = {}, overrides:
   const created = await createGoal(goal);
   const row = (await getGoal(db, created.id))!;
   const run = await insertRun(db, { goalId: row.id, trigger: "manual", stepBudget: 10, status: "running" });
-  return { env: { ...env, ...overrides } as Env, db, goal: row, runId: run.id, stepNo: 1, signal: new AbortController().signal };
+  // Tool tests exercise the fetching itself: any URL, unless the goal sets a fetchPolicy (runs test provenance).
+  const provenance = new Provenance({ ...row, params: { fetchPolicy: "any", ...row.params } });
+  return { env: { ...env, ...overrides } as Env, db, goal: row, runId: run.id, stepNo: 1, signal: new AbortController().signal, provenance };
 }
 
 /** Validates `input` with the tool's schema (as the run loop does) and executes it. */

@@ -5,6 +5,7 @@ import { checkUrl, EgressError, guardedFetch, USER_AGENT } from "../../worker/ne
 import { deliverWebhook, signWebhook } from "../../worker/net/webhook-signing";
 import type { Echoed } from "../fakes/echo";
 import { ToolError } from "../../worker/tools/tool";
+import { startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { runTool, toolContext } from "./tool-context";
 
 const closed = { allowPrivate: false };
@@ -123,6 +124,20 @@ describe("egress guard", () => {
     expect(() => checkUrl("https://evil.example.net/", policy)).toThrow(/allowedDomains/);
   });
 
+  it("covers only the scheme's default port with a domain rule without one, and only the named port with one", () => {
+    const policy = { allowPrivate: false, allowedDomains: ["example.com", "api.example.net:8443"] };
+    expect(checkUrl("https://example.com/", policy).host).toBe("example.com");
+    expect(checkUrl("https://www.example.com:443/", policy).host).toBe("www.example.com");
+    expect(checkUrl("http://example.com:80/", policy).host).toBe("example.com");
+    expect(() => checkUrl("https://example.com:8443/", policy)).toThrow(/refused example\.com:8443: not in the goal's allowedDomains/);
+    expect(() => checkUrl("http://example.com:443/", policy)).toThrow(/allowedDomains/);
+    expect(checkUrl("https://api.example.net:8443/v1", policy).port).toBe("8443");
+    expect(() => checkUrl("https://api.example.net/v1", policy)).toThrow(/allowedDomains/);
+    // A block is not dodged by a port: a denied domain without one covers them all.
+    expect(() => checkUrl("https://ads.example.org:8443/", { allowPrivate: false, deniedDomains: ["ads.example.org"] })).toThrow(/deniedDomains/);
+    expect(checkUrl("https://ads.example.org/", { allowPrivate: false, deniedDomains: ["ads.example.org:8443"] }).host).toBe("ads.example.org");
+  });
+
   it("checks every redirect hop: a public page redirecting to the metadata address is refused", async () => {
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
       new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }),
@@ -132,7 +147,7 @@ describe("egress guard", () => {
   });
 
   it("checks redirects against the domain allowlist with real servers", async () => {
-    const policy = { allowPrivate: true, allowedDomains: ["127.0.0.1"] };
+    const policy = { allowPrivate: true, allowedDomains: [new URL(pages()).host] };
     await expect(guardedFetch(`${pages()}/redirect/metadata`, {}, policy)).rejects.toThrow(/169\.254\.169\.254/);
     await expect(guardedFetch(`${pages()}/redirect/file`, {}, { allowPrivate: true })).rejects.toThrow(/file:/);
     await expect(guardedFetch(`${pages()}/redirect/loop`, {}, { allowPrivate: true })).rejects.toThrow(/too many redirects/);
@@ -225,5 +240,70 @@ describe("webhook signing", () => {
       '{"test": 2432232314}',
     );
     expect(sig).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  });
+});
+
+describe("fetch provenance", () => {
+  const fetchPage = (url: string) => ({ name: "fetch_page", arguments: { url } });
+  const finish = { toolCalls: [{ name: "finish", arguments: { summary: "done" } }] };
+  const secret = "notes-the-agent-read";
+
+  it("follows a link on a fetched page and a search result, and refuses a URL made up from what it read", async () => {
+    const { run } = await startScriptedRun(
+      {
+        turns: [
+          { toolCalls: [fetchPage(`${pages()}/injected/3`), { name: "web_search", arguments: { query: "AI regulation" } }] },
+          {
+            toolCalls: [
+              fetchPage(`${pages()}/echo?d=${secret}`), // what an injected page asks for: data in a URL
+              fetchPage(`${pages()}/research/ai-regulation-3`), // a (relative) link on the injected page
+              fetchPage(`${pages()}/article/2#latest`), // a search result, with a fragment
+              fetchPage(`${pages()}/article/2?d=${secret}`), // a search result with a made-up query
+            ],
+          },
+          finish,
+        ],
+      },
+      { objective: `Summarise this week's AI regulation news, starting at ${pages()}/injected/3` },
+    );
+    expect((await waitForRunEnd(run.id)).status).toBe("completed");
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => [s.toolName, s.error === null])).toEqual([
+      ["fetch_page", true],
+      ["web_search", true],
+      ["fetch_page", false],
+      ["fetch_page", true],
+      ["fetch_page", true],
+      ["fetch_page", false],
+      ["finish", true],
+    ]);
+    expect(steps[0].observation).toContain(`(${pages()}/research/ai-regulation-3)`);
+    for (const refused of [steps[2], steps[5]]) {
+      expect(refused.observation).toMatch(/^Error: fetch_page failed: refused .*: this URL is not in the objective, a search result or a page fetched in this run/);
+      expect(refused.observation).toContain(`adds "${new URL(pages()).host}" to the goal's params.allowedDomains or sets params.fetchPolicy to "any"`);
+    }
+    expect(steps[3].observation).toContain("Robotics: what changed in week 4");
+    expect(steps[4].observation).toContain("Inference chips: what changed in week 2");
+  });
+
+  it("fetches a made-up URL under fetchPolicy any or on an allowed host:port; an allowed host without the port is not reached", async () => {
+    const madeUp = { turns: [{ toolCalls: [fetchPage(`${pages()}/echo?d=${secret}`)] }, finish] };
+    const host = new URL(pages()).host;
+    const [any, withPort, withoutPort] = await Promise.all([
+      startScriptedRun(madeUp, { params: { fetchPolicy: "any" } }),
+      startScriptedRun(madeUp, { params: { allowedDomains: [host] } }),
+      // Even a URL from the objective: the rule "127.0.0.1" covers ports 80 and 443 only.
+      startScriptedRun({ turns: [{ toolCalls: [fetchPage(`${pages()}/article/1`)] }, finish] }, { objective: `Read ${pages()}/article/1`, params: { allowedDomains: ["127.0.0.1"] } }),
+    ]);
+    for (const { run } of [any, withPort]) {
+      await waitForRunEnd(run.id);
+      const [step] = await stepsOf(run.id);
+      expect(step.error).toBeNull();
+      expect(step.observation).toContain(`URL: ${pages()}/echo?d=${secret}`);
+      expect(step.observation).toContain('"server":"pages"');
+    }
+    await waitForRunEnd(withoutPort.run.id);
+    const [step] = await stepsOf(withoutPort.run.id);
+    expect(step.error).toMatch(new RegExp(`refused ${host.replace(/\./g, "\\.")}: not in the goal's allowedDomains \\(127\\.0\\.0\\.1; a domain without :port`));
   });
 });

@@ -216,7 +216,8 @@ describe("send_webhook", () => {
     );
     const none = await toolContext();
     await expect(runTool("send_webhook", { payload: {} }, none)).rejects.toThrow(/no webhook URL/);
-    const allowed = await toolContext({ params: { allowedDomains: ["127.0.0.1"] } });
+    // A domain without a port covers only 80/443: the receiver's port is part of the rule.
+    const allowed = await toolContext({ params: { allowedDomains: [new URL(env.TEST_WEBHOOK_RECEIVER_URL).host] } });
     await runTool("send_webhook", { url: hook("allowed-url"), payload: { ok: true } }, allowed);
     expect((await attempts("allowed-url"))[0].verified).toBe(true);
   });

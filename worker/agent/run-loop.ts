@@ -14,10 +14,11 @@ import { recentMemories } from "../db/memories";
 import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
 import { LlmError, type Completion, type LlmProvider, type Message } from "../llm/provider";
 import { validateLlm } from "../llm/validate";
+import { Provenance } from "../tools/fetch-policy";
 import { toolSpec, type Tool } from "../tools/tool";
 import { boundConversation, capObservation } from "./context-window";
 import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
-import { heartbeat, recordSteps, STORED_OBSERVATION_MAX, type Ending, type Totals } from "./run-store";
+import { heartbeat, linkSourceSteps, recordSteps, STORED_OBSERVATION_MAX, type Ending, type Totals } from "./run-store";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 
 export type Checkpoint = {
@@ -115,10 +116,19 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
   const cancel = new AbortController();
   const signal = AbortSignal.any([input.signal, cancel.signal]);
 
+  // The URLs the run may fetch: the goal's, then those its results showed (see fetch-policy.ts).
+  const provenance = new Provenance(goal);
+  const learnLinks = (toolName: string, result: string) => {
+    const links = byName.get(toolName)?.links;
+    if (links) provenance.add(links(result));
+  };
   let cp: Checkpoint;
   if (input.resumeFrom) {
     cp = input.resumeFrom;
     if (cp.pending.length) await recordSteps(db, run.id, cp.pending, totalsOf(cp));
+    // Rebuilt from the stored results (all recorded now), the same text the live run read them from.
+    const linkTools = tools.filter((t) => t.links).map((t) => t.name);
+    for (const s of await linkSourceSteps(db, run.id, linkTools)) learnLinks(s.toolName, s.observation);
   } else {
     const check = await validateLlm(input.env, goal);
     if (!check.ok) return { status: "failed", endReason: "error", summary: null, error: check.reason ?? "LLM setup is invalid", totals: { stepsExecuted: 0, promptTokens: 0, completionTokens: 0 } };
@@ -263,7 +273,7 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
       const { reply } = turn;
       const usage = usageOf(reply);
       const calls = reply.toolCalls.slice(0, turn.calls);
-      const ctx = { env: input.env, db, goal, runId: run.id };
+      const ctx = { env: input.env, db, goal, runId: run.id, provenance };
       // The previous turn's steps are recorded before this turn's tools act (this throws StepsNotRecorded if not).
       await inflight;
       if (signal.aborted) return end({ status: "cancelled", endReason: "cancelled", summary: null, error: null });
@@ -282,6 +292,8 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
         }),
       );
       turnToolMs = Date.now() - toolsStart;
+      // The next turn may follow what this one showed (calls of one turn cannot use each other's links).
+      for (const r of results) if (r.error === null) learnLinks(r.call.name, r.observation);
       timing.toolMs += turnToolMs;
       const base = cp.stepNo;
       const rows = results.map((r, i) =>

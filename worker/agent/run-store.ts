@@ -3,7 +3,7 @@
  * replaying a checkpoint after an eviction never duplicates a step row. Run updates are guarded by
  * status so a finished run is never reopened.
  */
-import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../context";
 import { D1_MAX_BOUND_PARAMS } from "../db/client";
 import { goals, memories, outputs, runs, steps, type GoalRow, type MemoryRow, type RunRow, type StepRow } from "../db/schema";
@@ -119,6 +119,19 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
 export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {
   const r = await db.select({ o: steps.observation }).from(steps).where(and(eq(steps.runId, runId), eq(steps.stepNo, stepNo))).get();
   return r?.o ?? null;
+}
+
+/**
+ * The stored results of a run's successful calls of `tools` (the ones whose results show links), so a
+ * resumed run knows again which URLs it was shown. `tools` is a short fixed list: a handful of parameters.
+ */
+export async function linkSourceSteps(db: Db, runId: string, tools: string[]): Promise<{ toolName: string; observation: string }[]> {
+  if (!tools.length) return [];
+  const rows = await db
+    .select({ toolName: steps.toolName, observation: steps.observation })
+    .from(steps)
+    .where(and(eq(steps.runId, runId), isNull(steps.error), inArray(steps.toolName, tools)));
+  return rows.flatMap((r) => (r.toolName && r.observation ? [{ toolName: r.toolName, observation: r.observation }] : []));
 }
 
 /** Cancels a run that has not started: only a `pending` row changes (a started one is the agent's to end). */

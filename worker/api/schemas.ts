@@ -15,7 +15,7 @@ export const DEFAULT_STEP_BUDGET = 20;
 const Timestamp = z.iso.datetime().describe("ISO 8601 UTC");
 const Domain = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, "expected a domain name such as example.com or *.example.com");
+  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i, "expected a domain name such as example.com, *.example.com or example.com:8443");
 
 export const Cron = z
   .string()
@@ -55,8 +55,20 @@ export const GoalParams = z
     model: z.string().min(1).max(200).optional().describe("LLM model override"),
     overlap: Overlap.optional(),
     constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
-    allowedDomains: z.array(Domain).max(100).optional().describe("If set, outbound requests may only reach these domains"),
-    deniedDomains: z.array(Domain).max(100).optional().describe("Outbound requests never reach these domains"),
+    allowedDomains: z
+      .array(Domain)
+      .max(100)
+      .optional()
+      .describe("If set, outbound requests may only reach these domains and their subdomains; without :port only on ports 80/443"),
+    deniedDomains: z.array(Domain).max(100).optional().describe("Outbound requests never reach these domains (on any port, unless one is given)"),
+    fetchPolicy: z
+      .enum(["provenance", "any"])
+      .optional()
+      .describe(
+        'Which URLs fetch_page may open. "provenance" (default): only URLs in the objective or constraints, search results, ' +
+          'links on pages fetched in the run, and hosts on allowedDomains. "any": any URL the model writes, which lets a ' +
+          "prompt-injected page make the agent send what it read to another site in a URL",
+      ),
     emailRecipients: z
       .array(z.union([z.email(), z.string().regex(/^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i)], { error: "expected an address (name@example.com) or a whole domain (@example.com)" }))
       .max(50)

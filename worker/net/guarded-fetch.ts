@@ -29,7 +29,7 @@ export class EgressError extends Error {}
 
 export type EgressPolicy = {
   allowPrivate: boolean;
-  /** When set, only these domains (and their subdomains; "*.x" = subdomains only) are reachable. */
+  /** When set, only these domains (and their subdomains; "*.x" = subdomains only) are reachable; see domainMatches for ports. */
   allowedDomains?: string[];
   deniedDomains?: string[];
 };
@@ -43,9 +43,17 @@ export function egressPolicy(env: Env, goal?: Pick<GoalRow, "params"> | null): E
   };
 }
 
-export function domainMatches(host: string, pattern: string): boolean {
-  const h = host.toLowerCase().replace(/\.+$/, "");
-  const p = pattern.toLowerCase();
+/**
+ * Whether a domain rule covers `url`: "example.com" is that host and its subdomains, "*.example.com" the
+ * subdomains only. A rule may name a port ("example.com:8443"). Without one it covers only the scheme's
+ * default port (80/443), so allowing a host does not open whatever else listens on it; `anyPort` (for
+ * deniedDomains) makes a portless rule cover every port instead, so a block is not dodged by a port either.
+ */
+export function domainMatches(url: URL, rule: string, anyPort = false): boolean {
+  const [p, port] = rule.toLowerCase().split(":");
+  const urlPort = url.port || (url.protocol === "https:" ? "443" : "80");
+  if (port !== undefined ? port !== urlPort : url.port !== "" && !anyPort) return false;
+  const h = url.hostname.toLowerCase().replace(/\.+$/, "");
   if (p.startsWith("*.")) return h.endsWith(p.slice(1));
   return h === p || h.endsWith(`.${p}`);
 }
@@ -67,10 +75,10 @@ export function checkUrl(raw: string | URL, policy: EgressPolicy): URL {
     const why = privateHostReason(host);
     if (why) throw new EgressError(`refused ${host}: ${why} address (private networks are not reachable)`);
   }
-  if (policy.deniedDomains?.some((d) => domainMatches(host, d)))
-    throw new EgressError(`refused ${host}: the goal's deniedDomains block it`);
-  if (policy.allowedDomains?.length && !policy.allowedDomains.some((d) => domainMatches(host, d)))
-    throw new EgressError(`refused ${host}: not in the goal's allowedDomains (${policy.allowedDomains.join(", ")})`);
+  if (policy.deniedDomains?.some((d) => domainMatches(url, d, true)))
+    throw new EgressError(`refused ${url.host}: the goal's deniedDomains block it`);
+  if (policy.allowedDomains?.length && !policy.allowedDomains.some((d) => domainMatches(url, d)))
+    throw new EgressError(`refused ${url.host}: not in the goal's allowedDomains (${policy.allowedDomains.join(", ")}; a domain without :port covers ports 80 and 443 only)`);
   return url;
 }
 

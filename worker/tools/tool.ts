@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Db, Env } from "../context";
 import type { GoalRow } from "../db/schema";
+import type { Provenance } from "./fetch-policy";
 
 export type ToolContext = {
   env: Env;
@@ -16,6 +17,8 @@ export type ToolContext = {
   stepNo: number;
   /** Aborted on the per-tool timeout and on run cancellation: pass it to every fetch. */
   signal: AbortSignal;
+  /** The URLs this run may fetch (see fetch-policy.ts). */
+  provenance: Provenance;
 };
 
 export type ToolOutput = {
@@ -31,6 +34,12 @@ export type Tool<I extends z.ZodType = z.ZodType> = {
   input: I;
   /** Per-call timeout; the loop's default applies when absent. */
   timeoutMs?: number;
+  /**
+   * For tools whose results show outside URLs (search results, a page's links): the URLs in a successful
+   * result, as stored, that the agent may fetch next. A pure function of the text, so a resumed run
+   * rebuilds the same set from its stored steps.
+   */
+  links?: (result: string) => string[];
   /** null when usable; otherwise why not, naming the variable to set. A tool that is not configured is hidden from the model. */
   notConfigured?: (env: Env) => string | null;
   /**

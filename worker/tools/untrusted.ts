@@ -15,3 +15,19 @@ export function wrapUntrusted(source: string, content: string): string {
     CLOSE,
   ].join("\n");
 }
+
+/** The text inside the untrusted blocks of a tool result: what came from outside, without our notes around it. */
+export function untrustedContent(result: string): string {
+  const parts: string[] = [];
+  for (let at = 0; ; ) {
+    const open = result.indexOf(OPEN, at);
+    if (open < 0) break;
+    const start = result.indexOf(">", open) + 1;
+    const close = result.indexOf(CLOSE, start);
+    // A stored result may be cut before its closing marker.
+    parts.push(result.slice(start, close < 0 ? undefined : close));
+    if (close < 0) break;
+    at = close + CLOSE.length;
+  }
+  return parts.join("\n");
+}

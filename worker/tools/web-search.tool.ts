@@ -4,7 +4,7 @@ import { redactSecrets } from "../lib/redact";
 import { EgressError, egressPolicy, guardedFetch, type GuardedResponse } from "../net/guarded-fetch";
 import { decodeEntities } from "./html-text";
 import { defineTool, ToolError } from "./tool";
-import { wrapUntrusted } from "./untrusted";
+import { untrustedContent, wrapUntrusted } from "./untrusted";
 
 export type SearchResult = { title: string; url: string; snippet: string };
 type Provider = { needs: (keyof Env)[]; search: (env: Env, q: string, limit: number, signal: AbortSignal) => Promise<SearchResult[]> };
@@ -116,6 +116,9 @@ export function formatResults(rs: SearchResult[]): string {
     .join("\n");
 }
 
+/** The results' URLs (each on its own line under its title, see formatResults): not titles or snippets, which may echo the query. */
+const resultUrls = (result: string) => [...untrustedContent(result).matchAll(/^ {3}(https?:\/\/\S+)$/gm)].map((m) => m[1]);
+
 export const webSearchTool = () =>
   defineTool({
     name: "web_search",
@@ -127,6 +130,7 @@ export const webSearchTool = () =>
       limit: z.int().min(1).max(20).optional().describe("How many results (default 8)"),
     }),
     notConfigured: searchNotConfigured,
+    links: resultUrls,
     limited: searchLimited,
     execute: async ({ query, limit }, ctx) => {
       const why = searchNotConfigured(ctx.env);

@@ -24,7 +24,7 @@ function target(url: string | undefined, ctx: ToolContext): string {
     throw new ToolError(e instanceof EgressError ? e.message : String(e));
   }
   const allowed = ctx.goal.params.allowedDomains ?? [];
-  if (!allowed.some((d) => domainMatches(parsed.hostname, d)))
+  if (!allowed.some((d) => domainMatches(parsed, d)))
     throw new ToolError(`refused ${parsed.hostname}: webhooks go to the goal's webhook URL or a host on its allowedDomains`);
   return url;
 }
