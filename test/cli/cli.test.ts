@@ -1,5 +1,5 @@
 /** The `async-agent` CLI as a child process against a real Worker (`wrangler dev`, started once in global setup). */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -334,6 +334,22 @@ describe("runs: failures, files and what reaches the terminal", () => {
     return { goalId: g.id, runId: /^run (run_\w+)/m.exec(watched.stderr)![1], watched };
   }
 
+  /** The CLI in a pseudo-terminal (util-linux `script`): stdout and stdin are a TTY, as for a person at a terminal. */
+  function inTerminal(...args: string[]): Promise<{ code: number | null; out: string }> {
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+    return new Promise((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", HOME: home, LANG: "C.UTF-8", TERM: "xterm-256color", ...env } as unknown as NodeJS.ProcessEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, out }));
+    });
+  }
+
   it("run logs on a run that failed before its first step shows its status and error", async () => {
     const g = await newGoal("--model", "text-only-davinci");
     const run = json(await cli("goal", "run", g.id, "--json"));
@@ -372,6 +388,12 @@ describe("runs: failures, files and what reaches the terminal", () => {
     expect(intoDir).toMatchObject({ goalId, path: "data/seen.json", output: join(dir, "seen.json"), size: 5 });
     expect(readFileSync(join(dir, "seen.json"), "utf8")).toBe('["a"]');
 
+    // On a terminal the file is shown as text, its escape sequences made visible rather than obeyed.
+    const shown = await inTerminal("files", "get", goalId, "reports/week-1.md");
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain("Café ☕ — Headline␛]0;pwned-title␇ here");
+    expect(hasControls(shown.out.replace(/\r/g, ""))).toBe(false);
+
     const missing = await cli("files", "get", goalId, "reports/nope.md");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: .*not found/);
@@ -408,6 +430,14 @@ describe("runs: failures, files and what reaches the terminal", () => {
     expect(logs).toContain("Reading␛]52;c;cHduZWQ=␇ the page");
     expect(printed["run show"].stdout).toContain("Done␛]0;pwned-summary␇ ␛[2J␇");
     expect(printed["run watch"].stdout).toContain("Done␛]0;pwned-summary␇ ␛[2J␇");
+
+    // On a terminal the printer colours its own labels; the data's sequences still arrive as symbols.
+    const coloured = await inTerminal("run", "logs", runId);
+    expect(coloured.code).toBe(0);
+    expect(coloured.out).toMatch(/\x1b\[3\dm✓\x1b\[39m/);
+    expect(coloured.out).toContain("Headline␛]0;pwned-title␇ here");
+    // Nothing but SGR colour codes (ESC [ digits m) and line ends.
+    expect(hasControls(coloured.out.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r/g, ""))).toBe(false);
 
     // --json: still only JSON, with no raw control character, and the exact strings parse back.
     const steps = await cli("run", "logs", runId, "--json");
