@@ -89,7 +89,9 @@ async function probe(env: Env, variable: string, url: string): Promise<string | 
     const res = await guardedFetch(url, { timeoutMs: PROBE_TIMEOUT_MS, maxBytes: 16 * 1024 }, egressPolicy(env));
     return res.status >= 500 ? `${variable} ${url} answered HTTP ${res.status}` : null;
   } catch (e) {
-    if (!(e instanceof EgressError)) return redactSecrets(env, `${variable} ${url} did not answer: ${(e as Error).message}`);
+    // "network error fetching host:port: Network connection lost." → the part after the host, which the line already names.
+    const why = (e as Error).message.replace(/^network error fetching \S+: /, "");
+    if (!(e instanceof EgressError)) return redactSecrets(env, `${variable} ${url} did not answer: ${why}`);
     const local = /private networks/.test(e.message) ? "; ALLOW_PRIVATE_NETWORK=true allows it in local development" : "";
     return redactSecrets(env, `${variable} ${url}: ${e.message}${local}`);
   }
