@@ -5,6 +5,7 @@ import { checkUrl, EgressError, guardedFetch, USER_AGENT } from "../../worker/ne
 import { deliverWebhook, signWebhook } from "../../worker/net/webhook-signing";
 import type { Echoed } from "../fakes/echo";
 import { ToolError } from "../../worker/tools/tool";
+import { Provenance, urlsIn } from "../../worker/tools/fetch-policy";
 import { startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { runTool, toolContext } from "./tool-context";
 
@@ -247,6 +248,18 @@ describe("fetch provenance", () => {
   const fetchPage = (url: string) => ({ name: "fetch_page", arguments: { url } });
   const finish = { toolCalls: [{ name: "finish", arguments: { summary: "done" } }] };
   const secret = "notes-the-agent-read";
+
+  it("compares URLs without fragment, trailing slash, host case or scheme, but with their query", () => {
+    expect(urlsIn("See [the paper](https://ex.org/wiki/Foo_(bar)), and https://ex.org/a.")).toEqual(
+      expect.arrayContaining(["https://ex.org/wiki/Foo_(bar)", "https://ex.org/a"]),
+    );
+    const p = new Provenance({ objective: "Watch https://News.example.com/list/?page=2 and blog.example.org", params: {} });
+    p.add(urlsIn("[next](https://ex.org/wiki/Foo_(bar))"));
+    for (const ok of ["https://news.example.com/list?page=2#top", "http://NEWS.example.com/list/?page=2", "https://blog.example.org", "https://ex.org/wiki/Foo_(bar)"])
+      expect(p.refusal(ok)).toBeNull();
+    for (const no of ["https://news.example.com/list?page=3", "https://news.example.com/list?page=2&d=x", "https://blog.example.org/?d=x", "https://news.example.com/"])
+      expect(p.refusal(no)).toMatch(/^refused .*not in the objective/);
+  });
 
   it("follows a link on a fetched page and a search result, and refuses a URL made up from what it read", async () => {
     const { run } = await startScriptedRun(
