@@ -78,6 +78,9 @@ function fetchNode(say) {
   }
   const bin = cachedBin(prefix, pkg);
   if (!bin) throw new Error(`${pkg} installed into ${prefix} but has no node binary`);
+  // Once, after the fetch: the binary must really be new enough, or every script would fail obscurely.
+  const v = spawnSync(join(bin, process.platform === "win32" ? "node.exe" : "node"), ["--version"], { encoding: "utf8" });
+  if (v.status !== 0 || !newEnough(v.stdout.trim())) throw new Error(`${pkg} in ${prefix} does not run as Node >= ${NEED.join(".")}: remove that folder and try again`);
   return bin;
 }
 
@@ -100,11 +103,9 @@ try {
 
   const env = { ...process.env };
   if (!newEnough(process.version)) {
-    if (env.ASYNC_AGENT_NODE_SWITCHED) throw new Error(`switched to Node ${MAJOR} but still running ${process.version}`);
     const bin = fetchNode(say);
     say(`running under Node ${MAJOR} from ${bin} (this Node is ${process.version})`);
     env.PATH = `${bin}${delimiter}${env.PATH ?? ""}`;
-    env.ASYNC_AGENT_NODE_SWITCHED = "1";
   }
   const child = spawn(first, rest, { stdio: "inherit", env, shell: process.platform === "win32" });
   // Ctrl-C already reaches the child through the terminal's process group: wait for it to exit.
