@@ -9,9 +9,10 @@
 // - Each start ends with one verdict block: URL, docs, the LLM check with paste-ready fixes, tool states.
 // Runs under Node >= 22.12 (package.json starts it through .ci/node22.mjs).
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, watch } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Cron } from "croner";
 
@@ -92,16 +93,30 @@ if (!portFree) {
 }
 
 // ── the local D1 ───────────────────────────────────────────────────────────────────────────────────────
-const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
-  encoding: "utf8",
-  env: { ...process.env, CI: "true" },
-});
-if (migrate.status !== 0) {
-  console.error(migrate.stdout, migrate.stderr);
-  fail("could not migrate the local D1 (output above)");
+// `wrangler d1 migrations apply` costs 1.5-2.5 s even with nothing to apply, so it runs only when the
+// migrations differ from those last applied to this state directory (a stamp kept beside the state: wiping
+// the state wipes the stamp).
+const stateDir = persist ?? ".wrangler/state";
+const stamp = join(stateDir, "async-agent-migrations");
+const migrations = readdirSync("migrations")
+  .filter((f) => f.endsWith(".sql"))
+  .sort()
+  .map((f) => `${f} ${createHash("sha256").update(readFileSync(join("migrations", f))).digest("hex")}`)
+  .join("\n");
+if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== migrations) {
+  const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true" },
+  });
+  if (migrate.status !== 0) {
+    console.error(migrate.stdout, migrate.stderr);
+    fail("could not migrate the local D1 (output above)");
+  }
+  const applied = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql(?=[^\n]*✅)/g)).size;
+  if (applied) console.log(`local D1: ${applied} migration(s) applied`);
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(stamp, migrations);
 }
-const applied = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql(?=[^\n]*✅)/g)).size;
-if (applied) console.log(`local D1: ${applied} migration(s) applied`);
 
 // ── wrangler dev, filtered ─────────────────────────────────────────────────────────────────────────────
 const ANSI = /\x1b\[[0-9;]*m/g;
