@@ -65,7 +65,17 @@ function fetchNode(say) {
   say(`this Node is ${process.version}; async-agent needs >= ${NEED.join(".")}: fetching Node ${MAJOR} once from the npm registry (${pkg}) into ${prefix}`);
   const temp = `${prefix}.tmp-${process.pid}`;
   mkdirSync(temp, { recursive: true });
-  const [cmd, args] = npmCommand(["install", "--prefix", temp, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error", `${pkg}@${MAJOR}`]);
+  const [cmd, args] = npmCommand([
+    "install",
+    "--prefix",
+    temp,
+    "--no-save",
+    "--no-package-lock",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    `${pkg}@${MAJOR}`,
+  ]);
   const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], shell: process.platform === "win32" });
   if (r.status !== 0) {
     rmSync(temp, { recursive: true, force: true });
@@ -80,7 +90,8 @@ function fetchNode(say) {
   if (!bin) throw new Error(`${pkg} installed into ${prefix} but has no node binary`);
   // Once, after the fetch: the binary must really be new enough, or every script would fail obscurely.
   const v = spawnSync(join(bin, process.platform === "win32" ? "node.exe" : "node"), ["--version"], { encoding: "utf8" });
-  if (v.status !== 0 || !newEnough(v.stdout.trim())) throw new Error(`${pkg} in ${prefix} does not run as Node >= ${NEED.join(".")}: remove that folder and try again`);
+  if (v.status !== 0 || !newEnough(v.stdout.trim()))
+    throw new Error(`${pkg} in ${prefix} does not run as Node >= ${NEED.join(".")}: remove that folder and try again`);
   return bin;
 }
 

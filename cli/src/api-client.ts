@@ -3,7 +3,21 @@
  * unwrapped from the envelope, or a NetworkError when the server cannot be reached.
  */
 import type { z } from "zod";
-import type { CreateGoal, ErrorBody, Goal, GoalFile, Health, LlmValidation, Output, Page, Ready, Run, Step, ToolInfo, UpdateGoal } from "../../worker/api/schemas";
+import type {
+  CreateGoal,
+  ErrorBody,
+  Goal,
+  GoalFile,
+  Health,
+  LlmValidation,
+  Output,
+  Page,
+  Ready,
+  Run,
+  Step,
+  ToolInfo,
+  UpdateGoal,
+} from "../../worker/api/schemas";
 import { ApiError, NetworkError, UsageError } from "./errors";
 import { hint } from "./invocation";
 
@@ -11,7 +25,15 @@ export const API_PREFIX = "/api/v1";
 const TIMEOUT_MS = 15_000;
 
 type Query = Record<string, string | number | undefined>;
-type RequestOpts = { body?: unknown; query?: Query; auth?: boolean; accept?: number[]; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number | null };
+type RequestOpts = {
+  body?: unknown;
+  query?: Query;
+  auth?: boolean;
+  accept?: number[];
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  timeoutMs?: number | null;
+};
 
 export const unreachable = (url: string) => `cannot reach ${url}: is \`npm run dev\` running?`;
 export const tokenRejected = () => `token rejected: run \`${hint("init")}\``;

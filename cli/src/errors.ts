@@ -34,7 +34,6 @@ export class SilentExit extends Error {
 }
 
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof ApiError || err instanceof NetworkError || err instanceof SilentExit)
-    return err.exitCode;
+  if (err instanceof UsageError || err instanceof ApiError || err instanceof NetworkError || err instanceof SilentExit) return err.exitCode;
   return EXIT.failure;
 }

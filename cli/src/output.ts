@@ -152,7 +152,8 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   if (!iso) return "—";
   const diff = Date.parse(iso) - now;
   if (Math.abs(diff) < 5000) return "now";
-  for (const [unit, ms] of UNITS) if (Math.abs(diff) >= ms || unit === "second") return (rtf ??= new Intl.RelativeTimeFormat("en", { numeric: "auto" })).format(Math.round(diff / ms), unit);
+  for (const [unit, ms] of UNITS)
+    if (Math.abs(diff) >= ms || unit === "second") return (rtf ??= new Intl.RelativeTimeFormat("en", { numeric: "auto" })).format(Math.round(diff / ms), unit);
   return iso;
 }
 

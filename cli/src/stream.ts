@@ -8,10 +8,7 @@ import type { Run, Step } from "../../worker/api/schemas";
 import { API_PREFIX, type ApiClient } from "./api-client";
 import { NetworkError } from "./errors";
 
-export type RunEvent =
-  | { type: "run.started"; run: Run }
-  | { type: "step"; step: Step }
-  | { type: "run.completed" | "run.failed" | "run.cancelled"; run: Run };
+export type RunEvent = { type: "run.started"; run: Run } | { type: "step"; step: Step } | { type: "run.completed" | "run.failed" | "run.cancelled"; run: Run };
 
 const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
 const MAX_RECONNECTS = 5;

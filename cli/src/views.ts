@@ -29,7 +29,13 @@ export function goalTable(p: Printer, goals: Goal[]): void {
   if (!goals.length) return p.line(p.c.dim(`No goals yet. Create one: ${hint('goal create --objective "…" --schedule "0 16 * * 5"')}`));
   p.table(
     ["ID", "STATUS", "SCHEDULE", "NEXT RUN", "OBJECTIVE"],
-    goals.map((g) => [g.id, statusLabel(p, g.status), g.schedule?.cron ?? "manual", g.status === "active" ? relativeTime(g.nextRunAt) : "—", oneLine(g.objective)]),
+    goals.map((g) => [
+      g.id,
+      statusLabel(p, g.status),
+      g.schedule?.cron ?? "manual",
+      g.status === "active" ? relativeTime(g.nextRunAt) : "—",
+      oneLine(g.objective),
+    ]),
   );
 }
 
@@ -62,7 +68,15 @@ export function runTable(p: Printer, runs: Run[]): void {
   if (!runs.length) return p.line(p.c.dim("No runs."));
   p.table(
     ["ID", "STATUS", "TRIGGER", "STEPS", "STARTED", "DURATION", "GOAL"],
-    runs.map((r) => [r.id, statusLabel(p, r.status), r.trigger, `${r.stepsExecuted}/${r.stepBudget}`, relativeTime(r.startedAt ?? r.createdAt), runDuration(r), r.goalId]),
+    runs.map((r) => [
+      r.id,
+      statusLabel(p, r.status),
+      r.trigger,
+      `${r.stepsExecuted}/${r.stepBudget}`,
+      relativeTime(r.startedAt ?? r.createdAt),
+      runDuration(r),
+      r.goalId,
+    ]),
   );
 }
 
@@ -97,7 +111,9 @@ export function runDetail(p: Printer, r: Run): void {
 export function inputSummary(input: unknown, max = 60): string {
   if (input === null || input === undefined) return "";
   if (typeof input !== "object" || Array.isArray(input)) return truncate(oneLine(JSON.stringify(input)), max);
-  const parts = Object.entries(input as Record<string, unknown>).map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(oneLine(v)) : JSON.stringify(v)}`);
+  const parts = Object.entries(input as Record<string, unknown>).map(
+    ([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(oneLine(v)) : JSON.stringify(v)}`,
+  );
   return truncate(parts.join(" "), max);
 }
 
@@ -112,7 +128,11 @@ export function stepLine(p: Printer, s: Step): string {
 /** A step in full, for `run logs`: the line, then the thought, the observation or the error. */
 export function stepBlock(p: Printer, s: Step): void {
   p.line(stepLine(p, s));
-  const indent = (t: string) => t.split("\n").map((l) => `     ${l}`).join("\n");
+  const indent = (t: string) =>
+    t
+      .split("\n")
+      .map((l) => `     ${l}`)
+      .join("\n");
   if (s.thought) p.line(p.c.dim(indent(s.thought)));
   if (s.error) p.line(p.c.red(indent(`error: ${s.error}`)));
   else if (s.observation) p.line(indent(s.observation.length > 2000 ? `${s.observation.slice(0, 2000)}…` : s.observation));

@@ -63,7 +63,9 @@ describe("setup and errors", () => {
     ok(await runCli(["config", "set", "url", "http://127.0.0.1:1"], { home: own }));
     const fromEnv = json(await runCli(["config", "show", "--json"], { home: own, env: { ASYNC_AGENT_URL: "http://127.0.0.1:2" } }));
     expect(fromEnv).toMatchObject({ url: "http://127.0.0.1:2", source: { url: "env" } });
-    const fromFlag = json(await runCli(["--url", "http://127.0.0.1:3", "config", "show", "--json"], { home: own, env: { ASYNC_AGENT_URL: "http://127.0.0.1:2" } }));
+    const fromFlag = json(
+      await runCli(["--url", "http://127.0.0.1:3", "config", "show", "--json"], { home: own, env: { ASYNC_AGENT_URL: "http://127.0.0.1:2" } }),
+    );
     expect(fromFlag).toMatchObject({ url: "http://127.0.0.1:3", source: { url: "flag" } });
   });
 
@@ -91,7 +93,12 @@ describe("setup and errors", () => {
   });
 
   it("usage errors exit 2: unknown command, missing argument, bad option value, bad cron", async () => {
-    for (const args of [["gaol", "list"], ["goal", "show"], ["goal", "list", "--status", "sleeping"], ["run", "list", "--limit", "zero"]]) {
+    for (const args of [
+      ["gaol", "list"],
+      ["goal", "show"],
+      ["goal", "list", "--status", "sleeping"],
+      ["run", "list", "--limit", "zero"],
+    ]) {
       const r = await cli(...args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(/error/);
@@ -108,7 +115,9 @@ describe("setup and errors", () => {
   });
 
   it("the package is one self-contained file: copied out of the repo, it runs with Node alone", async () => {
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: new URL("../../cli", import.meta.url).pathname, encoding: "utf8" }));
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: new URL("../../cli", import.meta.url).pathname, encoding: "utf8" }),
+    );
     expect(packed[0].files.map((f: { path: string }) => f.path).sort()).toEqual(["dist/async-agent.js", "package.json"]);
     const dir = tempDir("async-agent-standalone-");
     const bin = join(dir, "async-agent.js");
@@ -140,7 +149,9 @@ describe("setup and errors", () => {
     const bare = await runCli(["goal", "list"], { home, env: { ...wrong, PATH: nodeOnly } });
     expect(bare.stderr).toBe("error: token rejected: run `npx async-agent init`\n");
     expect(ok(await runCli(["goal", "run", "--help"], { home, env: { PATH: nodeOnly } })).stdout).toContain("$ npx async-agent goal run goal_01J… --watch");
-    expect(ok(await runCli(["completion", "bash"], { home, env: { PATH: nodeOnly } })).stdout).toMatch(/^# async-agent bash completion: eval "\$\(npx async-agent completion bash\)"\n# async-agent is not on PATH here/);
+    expect(ok(await runCli(["completion", "bash"], { home, env: { PATH: nodeOnly } })).stdout).toMatch(
+      /^# async-agent bash completion: eval "\$\(npx async-agent completion bash\)"\n# async-agent is not on PATH here/,
+    );
     // npx puts node_modules/.bin on PATH for its child only: under npm that entry does not count.
     const npxBin = join(tempDir(), "node_modules", ".bin");
     mkdirSync(npxBin, { recursive: true });
@@ -157,7 +168,29 @@ describe("setup and errors", () => {
     expect(ok(await cli("--version")).stdout).toBe(`${version}\n`);
     const root = ok(await cli("--help"));
     for (const cmd of ["init", "config", "goal", "run", "files", "tools", "server"]) expect(root.stdout).toContain(cmd);
-    const leaves = ["init", "config show", "config set", "goal create", "goal list", "goal show", "goal update", "goal delete", "goal pause", "goal resume", "goal run", "run list", "run show", "run logs", "run watch", "run cancel", "files list", "files get", "tools list", "server status", "completion"];
+    const leaves = [
+      "init",
+      "config show",
+      "config set",
+      "goal create",
+      "goal list",
+      "goal show",
+      "goal update",
+      "goal delete",
+      "goal pause",
+      "goal resume",
+      "goal run",
+      "run list",
+      "run show",
+      "run logs",
+      "run watch",
+      "run cancel",
+      "files list",
+      "files get",
+      "tools list",
+      "server status",
+      "completion",
+    ];
     const helps = await Promise.all(leaves.map((l) => cli(...l.split(" "), "--help")));
     helps.forEach((r, i) => {
       expect(ok(r).stdout, leaves[i]).toMatch(/\nExamples:\n {2}\$ .*async-agent /);
@@ -180,7 +213,18 @@ describe("goals", () => {
   });
 
   it("create --json prints only the created goal, with its schedule and params", async () => {
-    const g = await newGoal("--schedule", "*/30 * * * *", "--timezone", "Europe/Berlin", "--step-budget", "5", "--tools", "web_search,finish", "--overlap", "queue");
+    const g = await newGoal(
+      "--schedule",
+      "*/30 * * * *",
+      "--timezone",
+      "Europe/Berlin",
+      "--step-budget",
+      "5",
+      "--tools",
+      "web_search,finish",
+      "--overlap",
+      "queue",
+    );
     expect(g).toMatchObject({
       status: "active",
       schedule: { cron: "*/30 * * * *", timezone: "Europe/Berlin" },
@@ -224,8 +268,19 @@ describe("goals", () => {
   });
 
   it("create and update set email recipients and allowed/denied domains; an empty list clears one", async () => {
-    const g = await newGoal("--email-to", "me@example.org, @team.example.org", "--allow-domains", "example.org,*.example.net", "--deny-domains", "ads.example.org");
-    expect(g.params).toEqual({ emailRecipients: ["me@example.org", "@team.example.org"], allowedDomains: ["example.org", "*.example.net"], deniedDomains: ["ads.example.org"] });
+    const g = await newGoal(
+      "--email-to",
+      "me@example.org, @team.example.org",
+      "--allow-domains",
+      "example.org,*.example.net",
+      "--deny-domains",
+      "ads.example.org",
+    );
+    expect(g.params).toEqual({
+      emailRecipients: ["me@example.org", "@team.example.org"],
+      allowedDomains: ["example.org", "*.example.net"],
+      deniedDomains: ["ads.example.org"],
+    });
     const shown = ok(await cli("goal", "show", g.id));
     expect(shown.stdout).toMatch(/^email to\s+me@example\.org, @team\.example\.org$/m);
     expect(shown.stdout).toMatch(/^allowed domains\s+example\.org, \*\.example\.net$/m);
@@ -294,7 +349,10 @@ describe("runs", () => {
     expect(steps.map((s: { toolName: string }) => s.toolName)).toEqual(["web_search", "finish"]);
     expect(json(await cli("run", "show", runId, "--json"))).toMatchObject({ status: "completed", summary: "## AI news\n- Three stories this week" });
     // Replaying a finished run's stream as JSON events: one per line.
-    const events = ok(await cli("run", "watch", runId, "--json")).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = ok(await cli("run", "watch", runId, "--json"))
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.event)).toEqual(["run.started", "step", "step", "run.completed"]);
   });
 
@@ -373,7 +431,9 @@ describe("runs: failures, files and what reaches the terminal", () => {
     const table = ok(await cli("files", "list", goalId));
     expect(table.stdout.split("\n")[0]).toMatch(/^PATH\s+SIZE\s+TYPE\s+WRITTEN$/);
     expect(table.stdout).toMatch(/^reports\/week-1\.md\s+\d+ B\s+text\/markdown\s+\S/m);
-    expect(json(await cli("files", "list", goalId, "--prefix", "reports/", "--json")).items.map((f: { path: string }) => f.path)).toEqual(["reports/week-1.md"]);
+    expect(json(await cli("files", "list", goalId, "--prefix", "reports/", "--json")).items.map((f: { path: string }) => f.path)).toEqual([
+      "reports/week-1.md",
+    ]);
     expect(ok(await cli("files", "list", goalId, "--prefix", "nothing/")).stdout).toBe("No files under nothing/.\n");
 
     // Piped, the bytes go out as stored: whoever pipes a file asked for that file.
@@ -446,7 +506,11 @@ describe("runs: failures, files and what reaches the terminal", () => {
     for (const r of [steps, shown, events]) expect(hasControls(r.stdout)).toBe(false);
     expect(JSON.parse(steps.stdout)[0]).toMatchObject({ thought, observation: expect.stringContaining(TERMINAL_ESCAPES) });
     expect(JSON.parse(shown.stdout).summary).toBe(summary);
-    const stepEvent = events.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "step");
+    const stepEvent = events.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((e) => e.event === "step");
     expect(stepEvent.data.observation).toContain(TERMINAL_ESCAPES);
 
     // An error message from the server echoing what it was given: visible too.
@@ -465,7 +529,11 @@ describe("server", () => {
     expect(r.stdout).toMatch(/^web_search\s+ready\s+Search the web/m);
     expect(r.stdout).toMatch(/^send_email\s+limited\s+emails are recorded, not sent: set EMAIL_PROVIDER/m);
     const tools = json(await cli("tools", "list", "--json"));
-    expect(tools.items.find((t: { name: string }) => t.name === "send_email")).toMatchObject({ configured: true, state: "limited", reason: expect.stringContaining("EMAIL_PROVIDER") });
+    expect(tools.items.find((t: { name: string }) => t.name === "send_email")).toMatchObject({
+      configured: true,
+      state: "limited",
+      reason: expect.stringContaining("EMAIL_PROVIDER"),
+    });
     expect(tools.items.find((t: { name: string }) => t.name === "web_search")).toMatchObject({ configured: true, state: "ready" });
   });
 

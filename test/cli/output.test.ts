@@ -49,7 +49,13 @@ describe("printer", () => {
   it("tables align columns and cut the last one to the terminal width", () => {
     const out = stream(true, 40);
     process.env.NO_COLOR = "1";
-    new Printer(false, out.s, out.s).table(["ID", "OBJECTIVE"], [["goal_1", "short"], ["goal_22", "a very long objective that does not fit in forty columns"]]);
+    new Printer(false, out.s, out.s).table(
+      ["ID", "OBJECTIVE"],
+      [
+        ["goal_1", "short"],
+        ["goal_22", "a very long objective that does not fit in forty columns"],
+      ],
+    );
     const lines = out.text().trimEnd().split("\n");
     expect(lines[0]).toBe("ID       OBJECTIVE");
     expect(lines[1]).toBe("goal_1   short");

@@ -28,7 +28,13 @@ symlinkSync(BIN, join(installedBinDir, "async-agent"));
 // Nothing from the developer's shell leaks in: no token, no URL, no colour settings, no npm variables.
 const BASE_ENV = { PATH: `${installedBinDir}${delimiter}${process.env.PATH ?? ""}`, LANG: "C.UTF-8" };
 
-export type CliOpts = { home: string; env?: Record<string, string>; stdin?: string; onStdout?: (chunk: string, child: ChildProcess) => void; timeoutMs?: number };
+export type CliOpts = {
+  home: string;
+  env?: Record<string, string>;
+  stdin?: string;
+  onStdout?: (chunk: string, child: ChildProcess) => void;
+  timeoutMs?: number;
+};
 
 export function runCli(args: string[], opts: CliOpts): Promise<CliResult> {
   return new Promise((resolve, reject) => {

@@ -161,7 +161,10 @@ describe("run watch", () => {
   it("--json prints one JSON event per line", async () => {
     const r = await runCli(["run", "watch", "run_complete", "--json"], { home, env });
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.event)).toEqual(["run.started", "step", "step", "run.completed"]);
     expect(events[1].data.toolName).toBe("web_search");
   });

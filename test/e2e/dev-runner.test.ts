@@ -18,7 +18,13 @@ describe("npm run dev, as a user starts it on an older Node", () => {
   const dir = mkdtempSync(join(tmpdir(), "async-agent-devrun-"));
   const envFile = join(dir, "dev.vars");
   const vars = { ...testBindings(inject("fakePorts")), API_TOKEN: "first-token-0123" };
-  const writeVars = (v: Record<string, string>) => writeFileSync(envFile, Object.entries(v).map(([k, x]) => `${k}=${x}`).join("\n") + "\n");
+  const writeVars = (v: Record<string, string>) =>
+    writeFileSync(
+      envFile,
+      Object.entries(v)
+        .map(([k, x]) => `${k}=${x}`)
+        .join("\n") + "\n",
+    );
   let port: number;
   let dev: Proc;
   let verdictAt = 0;
@@ -42,7 +48,10 @@ describe("npm run dev, as a user starts it on an older Node", () => {
 
   it("switches to Node 22 by itself, saying so in one line", () => {
     expect(old.version.split(".")[0]).not.toBe("22");
-    const lines = dev.output().split("\n").filter((l) => /Node 22/.test(l));
+    const lines = dev
+      .output()
+      .split("\n")
+      .filter((l) => /Node 22/.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^async-agent: running under Node 22 .*this Node is v${old.version.replace(/\./g, "\\.")}`));
   });

@@ -22,7 +22,8 @@ export function oldNode(): { dir: string; version: string } {
   const pkg = `node-${process.platform === "darwin" ? "darwin" : "linux"}-${process.arch}`;
   const prefix = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "async-agent", `node20-test-${process.arch}`);
   const bin = join(prefix, "node_modules", pkg, "bin", "node");
-  if (!existsSync(bin)) execFileSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", `${pkg}@20`], { stdio: "inherit" });
+  if (!existsSync(bin))
+    execFileSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", `${pkg}@20`], { stdio: "inherit" });
   const version = older(bin);
   if (!version) throw new Error(`${bin} is not an older Node`);
   return { dir: dirname(bin), version };

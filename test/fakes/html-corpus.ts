@@ -23,7 +23,7 @@ const paragraph = (topic: string, i: number) =>
   `<p>In the ${i + 1}th development this week, researchers working on <strong>${topic}</strong> reported results that ` +
   `&ldquo;change the picture&rdquo; for practitioners &amp; teams deploying models in production. The group released ` +
   `<a href="/research/${topic.toLowerCase().replace(/\W+/g, "-")}-${i}">its paper</a> and code under a permissive ` +
-  `license, and said evaluation on held-out tasks improved by ${(i * 7) % 23 + 3}% over the previous baseline.</p>`;
+  `license, and said evaluation on held-out tasks improved by ${((i * 7) % 23) + 3}% over the previous baseline.</p>`;
 
 /** One article page. `n` varies the story so several distinct pages exist. */
 export function articleHtml(n: number, opts: { injection?: boolean } = {}): string {

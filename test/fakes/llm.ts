@@ -32,7 +32,14 @@ export type FakeReply = {
 };
 export type FakeScript = { turns: FakeReply[]; then?: FakeReply; closing?: FakeReply };
 
-type Stats = { requests: number; maxRequestTokens: number; arrivals: number[]; responded: number[]; headers: Record<string, string>[]; toolsOffered: string[][] };
+type Stats = {
+  requests: number;
+  maxRequestTokens: number;
+  arrivals: number[];
+  responded: number[];
+  headers: Record<string, string>[];
+  toolsOffered: string[][];
+};
 
 const scripts = new Map<string, FakeScript>();
 const attempts = new Map<string, number>();
@@ -58,7 +65,10 @@ function scriptKeyOf(body: ChatBody): string | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Decides the reply (or fault) for a chat request; shared by every protocol. */
-async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: { status: number; retryAfter?: number }; reply: FakeReply; turn: number; key: string | null }> {
+async function plan(
+  body: ChatBody,
+  req: IncomingMessage,
+): Promise<{ fault?: { status: number; retryAfter?: number }; reply: FakeReply; turn: number; key: string | null }> {
   const key = scriptKeyOf(body);
   const turn = body.messages.filter((m) => m.role === "assistant").length + 1;
   // A closing turn: no tools offered, or tools declared with tool_choice "none".
@@ -107,7 +117,8 @@ function wrongKeyMessage(authorization = ""): string {
 }
 
 async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse) {
-  if (req.headers.authorization !== `Bearer ${FAKE_OPENAI_KEY}`) return sendJson(res, 401, { error: { message: wrongKeyMessage(req.headers.authorization), type: "invalid_request_error", code: "invalid_api_key" } });
+  if (req.headers.authorization !== `Bearer ${FAKE_OPENAI_KEY}`)
+    return sendJson(res, 401, { error: { message: wrongKeyMessage(req.headers.authorization), type: "invalid_request_error", code: "invalid_api_key" } });
   const body = JSON.parse(raw) as ChatBody;
   const { fault, reply, turn, key } = await plan(body, req);
   if (fault) {
@@ -120,12 +131,21 @@ async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse
   const finish = toolCalls.length ? "tool_calls" : "stop";
   const content = toolCalls.length ? (reply.text ?? null) : (reply.text ?? "Done.");
   if (!body.stream) {
-    sendJson(res, 200, { id: `chatcmpl-${turn}`, object: "chat.completion", created: 0, model: body.model, choices: [{ index: 0, message: { role: "assistant", content, tool_calls: toolCalls.length ? toolCalls : undefined }, finish_reason: finish }], usage });
+    sendJson(res, 200, {
+      id: `chatcmpl-${turn}`,
+      object: "chat.completion",
+      created: 0,
+      model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content, tool_calls: toolCalls.length ? toolCalls : undefined }, finish_reason: finish }],
+      usage,
+    });
     return void done(key);
   }
   res.writeHead(200, { "content-type": "text/event-stream" });
   const chunk = (delta: unknown, finish_reason: string | null, extra: object = {}) =>
-    res.write(`data: ${JSON.stringify({ id: `chatcmpl-${turn}`, object: "chat.completion.chunk", created: 0, model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: `chatcmpl-${turn}`, object: "chat.completion.chunk", created: 0, model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`,
+    );
   chunk({ role: "assistant", content: content ?? "" }, null);
   toolCalls.forEach((t, index) => chunk({ tool_calls: [{ index, ...t }] }, null));
   chunk({}, finish, { usage });
@@ -152,7 +172,9 @@ async function ollama(req: IncomingMessage, raw: string, res: ServerResponse, pa
   if (key) stats.get(key)!.headers.at(-1)!["x-num-ctx"] = String(body.options?.num_ctx ?? "");
   if (fault) return sendJson(res, fault.status, { error: `scripted ${fault.status}` });
   const calls = (reply.toolCalls ?? []).map((c) => ({ function: { name: c.name, arguments: c.arguments } }));
-  const content = reply.leak ? JSON.stringify(calls.length === 1 ? { name: calls[0].function.name, arguments: calls[0].function.arguments } : calls.map((c) => c.function)) : (reply.text ?? (calls.length ? "" : "Done."));
+  const content = reply.leak
+    ? JSON.stringify(calls.length === 1 ? { name: calls[0].function.name, arguments: calls[0].function.arguments } : calls.map((c) => c.function))
+    : (reply.text ?? (calls.length ? "" : "Done."));
   sendJson(res, 200, {
     model: body.model,
     message: { role: "assistant", content, ...(calls.length && !reply.leak ? { tool_calls: calls } : {}) },

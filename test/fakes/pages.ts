@@ -31,15 +31,18 @@ export async function startPages(): Promise<Fake> {
     // The papers the articles link to (relative links: /research/<topic>-<n>).
     if ((m = p.match(/^\/research\/[a-z-]+-(\d+)$/))) return send(200, "text/html; charset=utf-8", articleHtml(Number(m[1]) + 1));
     if (p === "/latin1")
-      return send(200, "text/html", Buffer.from('<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>', "latin1"));
+      return send(
+        200,
+        "text/html",
+        Buffer.from('<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>', "latin1"),
+      );
     if (p === "/large") return send(200, "text/html; charset=utf-8", LARGE);
     if (p === "/huge") return send(200, "text/plain", "x".repeat(3 * 1024 * 1024));
     if (p === "/data.json") return send(200, "application/json", JSON.stringify({ items: [{ title: "Alpha released", score: 71.2 }] }));
     if (p === "/notes.txt") return send(200, "text/plain; charset=utf-8", "plain text notes\nline two");
     if (p === "/terminal-escapes.txt") return send(200, "text/plain; charset=utf-8", TERMINAL_ESCAPES);
     if (p === "/readme.md") return send(200, "text/markdown", "# Readme\n\nSome *markdown*.");
-    if (p === "/feed.xml")
-      return send(200, "application/rss+xml", `<?xml version="1.0"?><rss><channel><item><title>Feed item</title></item></channel></rss>`);
+    if (p === "/feed.xml") return send(200, "application/rss+xml", `<?xml version="1.0"?><rss><channel><item><title>Feed item</title></item></channel></rss>`);
     if (p === "/logo.png") return send(200, "image/png", PNG);
     if (p === "/unknown.bin") return send(200, "application/octet-stream", Buffer.from([0, 1, 2, 3, 0, 255]));
     if (p === "/redirect/article") return send(302, "text/plain", "", { location: "/article/1" });

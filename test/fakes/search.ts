@@ -42,7 +42,12 @@ export function startBrave(): Promise<Fake> {
     sendJson(res, 200, {
       type: "search",
       query: { original: q },
-      web: { type: "search", results: hits(q).slice(0, count).map((h) => ({ title: h.title, url: h.url, description: `<strong>${q}</strong> ${h.snippet}` })) },
+      web: {
+        type: "search",
+        results: hits(q)
+          .slice(0, count)
+          .map((h) => ({ title: h.title, url: h.url, description: `<strong>${q}</strong> ${h.snippet}` })),
+      },
     });
   });
 }
@@ -50,11 +55,14 @@ export function startBrave(): Promise<Fake> {
 export function startTavily(): Promise<Fake> {
   return serve((req, body, res) => {
     if (req.method !== "POST" || req.url !== "/search") return sendJson(res, 404, { detail: "Not Found" });
-    if (req.headers.authorization !== `Bearer ${TEST_TAVILY_KEY}`) return sendJson(res, 401, { detail: { error: "Unauthorized: missing or invalid API key." } });
+    if (req.headers.authorization !== `Bearer ${TEST_TAVILY_KEY}`)
+      return sendJson(res, 401, { detail: { error: "Unauthorized: missing or invalid API key." } });
     const { query, max_results } = JSON.parse(body) as { query: string; max_results?: number };
     sendJson(res, 200, {
       query,
-      results: hits(query).slice(0, max_results ?? 5).map((h) => ({ title: h.title, url: h.url, content: h.snippet, score: 0.9 })),
+      results: hits(query)
+        .slice(0, max_results ?? 5)
+        .map((h) => ({ title: h.title, url: h.url, content: h.snippet, score: 0.9 })),
       response_time: 0.5,
     });
   });

@@ -15,7 +15,10 @@ const finish = (summary: string) => ({ toolCalls: [{ name: "finish", arguments: 
 
 /** Delivers messages to the consumer the way the Queues runtime does, and returns the ack/retry result. */
 async function deliver(queue: string, bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch(queue, bodies.map((body, i) => ({ id: `m${i}-${Math.random()}`, timestamp: new Date(), attempts, body })));
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: `m${i}-${Math.random()}`, timestamp: new Date(), attempts, body })),
+  );
   const ctx = createExecutionContext();
   await consumeRuns(batch, env);
   return getQueueResult(batch, ctx);
@@ -91,14 +94,21 @@ describe("durable runs", () => {
   });
 
   it("finishes a turn interrupted mid-tools without asking the model again or re-running a finished tool call", async () => {
-    const { run, key, goal } = await startScriptedRun({
-      turns: [
-        { toolCalls: [{ name: "remember", arguments: { content: "done before the crash" } }, { name: "fetch_page", arguments: { url: `${env.TEST_PAGES_URL}/slow` } }] },
-        finish("turn finished"),
-      ],
-    }, { objective: `Read ${env.TEST_PAGES_URL}/slow` });
-    const memories = async () =>
-      (await env.DB.prepare("SELECT count(*) AS n FROM memories WHERE goal_id = ?").bind(goal.id).first<{ n: number }>())!.n;
+    const { run, key, goal } = await startScriptedRun(
+      {
+        turns: [
+          {
+            toolCalls: [
+              { name: "remember", arguments: { content: "done before the crash" } },
+              { name: "fetch_page", arguments: { url: `${env.TEST_PAGES_URL}/slow` } },
+            ],
+          },
+          finish("turn finished"),
+        ],
+      },
+      { objective: `Read ${env.TEST_PAGES_URL}/slow` },
+    );
+    const memories = async () => (await env.DB.prepare("SELECT count(*) AS n FROM memories WHERE goal_id = ?").bind(goal.id).first<{ n: number }>())!.n;
     // `remember` has completed while `fetch_page` still waits for the slow page: the process dies then.
     await vi.waitFor(async () => expect(await memories()).toBe(1), { timeout: 15_000, interval: 50 });
     await abortAllDurableObjects();
@@ -180,7 +190,11 @@ describe("the RUNS consumer", () => {
     const done = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "completed" });
     await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
     const waiting = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20 });
-    const result = await deliver("async-agent-runs", [{ nope: 1 }, { runId: done.id, goalId: goal.id }, { runId: waiting.id, goalId: goal.id, overlap: "queue" }]);
+    const result = await deliver("async-agent-runs", [
+      { nope: 1 },
+      { runId: done.id, goalId: goal.id },
+      { runId: waiting.id, goalId: goal.id, overlap: "queue" },
+    ]);
     // The waiting run's message is acked and sent again with a delay, so waiting never uses up retries.
     expect(result.explicitAcks).toHaveLength(3);
     expect(result.retryMessages).toEqual([]);

@@ -87,7 +87,12 @@ describe("tool-calling validation", () => {
 describe("providers in runs", () => {
   it("runs on Ollama through the Access-protected tunnel with num_ctx set and a leaked tool call recovered", async () => {
     const { run, key } = await startScriptedRun(
-      { turns: [{ leak: true, toolCalls: [{ name: "remember", arguments: { content: "from a local model" } }] }, { toolCalls: [{ name: "finish", arguments: { summary: "local done" } }] }] },
+      {
+        turns: [
+          { leak: true, toolCalls: [{ name: "remember", arguments: { content: "from a local model" } }] },
+          { toolCalls: [{ name: "finish", arguments: { summary: "local done" } }] },
+        ],
+      },
       { params: { provider: "ollama" } },
     );
     const ended = await waitForRunEnd(run.id);
@@ -177,7 +182,11 @@ describe("loop budgets and tool timeouts", () => {
       timeoutMs: 50,
       execute: () => new Promise(() => {}),
     });
-    const { result, runId } = await loopFor({ turns: [{ toolCalls: [{ name: "stuck", arguments: {} }] }, { text: "It hung." }] }, {}, { tools: [stuck, finishTool()] });
+    const { result, runId } = await loopFor(
+      { turns: [{ toolCalls: [{ name: "stuck", arguments: {} }] }, { text: "It hung." }] },
+      {},
+      { tools: [stuck, finishTool()] },
+    );
     expect(result).toMatchObject({ status: "completed", endReason: "answered" });
     const [step] = await stepsOf(runId);
     expect(step).toMatchObject({ toolName: "stuck", error: "stuck timed out after 50 ms" });
@@ -195,7 +204,17 @@ describe("loop budgets and tool timeouts", () => {
       },
     });
     const { runId } = await loopFor(
-      { turns: [{ toolCalls: [{ name: "leaky", arguments: { fail: false } }, { name: "leaky", arguments: { fail: true } }] }, { text: "done" }] },
+      {
+        turns: [
+          {
+            toolCalls: [
+              { name: "leaky", arguments: { fail: false } },
+              { name: "leaky", arguments: { fail: true } },
+            ],
+          },
+          { text: "done" },
+        ],
+      },
       {},
       { tools: [leaky, finishTool()] },
     );

@@ -58,10 +58,7 @@ describe("agent runs through the queue", () => {
     const ended = await waitForRunEnd(run.id);
     expect(ended).toMatchObject({ status: "completed", endReason: "finished", stepsExecuted: 13, error: null });
     const steps = await stepsOf(run.id);
-    expect(steps.map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
-      ...writes.map((_, i) => [i + 1, "write_file", null]),
-      [13, "finish", null],
-    ]);
+    expect(steps.map((s) => [s.stepNo, s.toolName, s.error])).toEqual([...writes.map((_, i) => [i + 1, "write_file", null]), [13, "finish", null]]);
     const files = (await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file");
     expect(files.map((o: any) => o.path).sort()).toEqual(writes.map((w) => w.arguments.path).sort());
   });
@@ -70,7 +67,12 @@ describe("agent runs through the queue", () => {
     // D1 refuses the second turn's step write: the steps table is moved away while the model thinks.
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: path } }] });
     const { run, goal } = await startScriptedRun({
-      turns: [write("first.txt"), { ...write("second.txt"), delayMs: 3_000 }, write("third.txt"), { toolCalls: [{ name: "finish", arguments: { summary: "never" } }] }],
+      turns: [
+        write("first.txt"),
+        { ...write("second.txt"), delayMs: 3_000 },
+        write("third.txt"),
+        { toolCalls: [{ name: "finish", arguments: { summary: "never" } }] },
+      ],
     });
     await vi.waitFor(async () => expect(await stepsOf(run.id)).toHaveLength(1), { timeout: 10_000, interval: 50 });
     await env.DB.exec("ALTER TABLE steps RENAME TO steps_moved_away");

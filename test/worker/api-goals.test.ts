@@ -52,7 +52,11 @@ describe("auth", () => {
     const key = "sk-proj-?>~Leaky0123456789abcdWXYZ";
     const ready = async (token?: string) => {
       const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-      const res = await app.fetch(new Request("http://worker/health/ready", { headers }), { ...env, OPENAI_API_KEY: key, OPENAI_MODEL: "acme-leaky-1" }, createExecutionContext());
+      const res = await app.fetch(
+        new Request("http://worker/health/ready", { headers }),
+        { ...env, OPENAI_API_KEY: key, OPENAI_MODEL: "acme-leaky-1" },
+        createExecutionContext(),
+      );
       return { status: res.status, text: await res.text() };
     };
     clearValidationCache();
@@ -62,14 +66,21 @@ describe("auth", () => {
         expect(anon.status).toBe(503);
         expect(JSON.parse(anon.text).checks).toEqual({
           d1: { ok: true },
-          llm: { ok: false, provider: "openai", model: "acme-leaky-1", detail: "LLM check failed; see POST /api/v1/llm/validate with the API token for the reason" },
+          llm: {
+            ok: false,
+            provider: "openai",
+            model: "acme-leaky-1",
+            detail: "LLM check failed; see POST /api/v1/llm/validate with the API token for the reason",
+          },
         });
       }
       const authed = await ready(env.API_TOKEN);
       expect(authed.status).toBe(503);
       const llm = JSON.parse(authed.text).checks.llm;
       expect(llm).toMatchObject({ ok: false, provider: "openai", model: "acme-leaky-1" });
-      expect(llm.detail).toMatch(/HTTP 401\): check OPENAI_API_KEY\. .*Incorrect API key provided: \[redacted\] \(\[redacted\], \[redacted\], \[redacted\]\); key id \[redacted\] \/ \[redacted\]; basic \w*\[redacted\]/);
+      expect(llm.detail).toMatch(
+        /HTTP 401\): check OPENAI_API_KEY\. .*Incorrect API key provided: \[redacted\] \(\[redacted\], \[redacted\], \[redacted\]\); key id \[redacted\] \/ \[redacted\]; basic \w*\[redacted\]/,
+      );
       const b64 = btoa(key);
       const encodings = [key, b64, b64.replace(/\+/g, "-").replace(/\//g, "_"), btoa(`user:${key}`).slice(8)];
       for (const e of encodings) for (let i = 0; i + 8 <= e.length; i++) expect(authed.text).not.toContain(e.slice(i, i + 8));
@@ -136,19 +147,35 @@ describe("POST /goals", () => {
     ["empty objective", { objective: "  " }, /^objective: must not be empty/],
     ["cron with 6 fields", { objective: "x", schedule: { cron: "0 0 16 * * 5" } }, /^schedule\.cron: expected 5 fields/],
     ["cron out of range", { objective: "x", schedule: { cron: "61 * * * *" } }, /^schedule\.cron: .*minute/],
-    ["unknown time zone", { objective: "x", schedule: { cron: "0 16 * * 5", timezone: "Mars/Olympus" } }, /^schedule\.timezone: unknown IANA time zone "Mars\/Olympus"/],
+    [
+      "unknown time zone",
+      { objective: "x", schedule: { cron: "0 16 * * 5", timezone: "Mars/Olympus" } },
+      /^schedule\.timezone: unknown IANA time zone "Mars\/Olympus"/,
+    ],
     ["non-http webhook", { objective: "x", webhookUrl: "ftp://example.com" }, /^webhookUrl: /],
     ["step budget 0", { objective: "x", params: { stepBudget: 0 } }, /^params\.stepBudget: /],
     ["bad overlap", { objective: "x", params: { overlap: "sometimes" } }, /^params\.overlap: /],
     ["unknown field", { objective: "x", colour: "red" }, /unknown field\(s\) colour/],
     ["cron that never fires (February 30th)", { objective: "x", schedule: { cron: "0 0 30 2 *" } }, /^schedule\.cron: the schedule never fires/],
-    ["cron that never fires (April 31st)", { objective: "x", schedule: { cron: "0 0 31 4 *", timezone: "Europe/Berlin" } }, /^schedule\.cron: the schedule never fires/],
-    ["webhook URL with a control character", { objective: "x", webhookUrl: "https://example.com/ho\u0007ok" }, /^webhookUrl: must not contain control characters or whitespace/],
+    [
+      "cron that never fires (April 31st)",
+      { objective: "x", schedule: { cron: "0 0 31 4 *", timezone: "Europe/Berlin" } },
+      /^schedule\.cron: the schedule never fires/,
+    ],
+    [
+      "webhook URL with a control character",
+      { objective: "x", webhookUrl: "https://example.com/ho\u0007ok" },
+      /^webhookUrl: must not contain control characters or whitespace/,
+    ],
     ["webhook URL with a C1 control character", { objective: "x", webhookUrl: "https://example.com/\u0085hook" }, /^webhookUrl: must not contain control/],
     ["webhook URL with a space inside", { objective: "x", webhookUrl: "https://example.com/my hook" }, /^webhookUrl: must not contain control/],
     ["webhook URL with a tab inside the host", { objective: "x", webhookUrl: "https://exa\tmple.com/hook" }, /^webhookUrl: must not contain control/],
     ["lone surrogate in the objective", { objective: "news \ud800" }, /^objective: contains a lone UTF-16 surrogate/],
-    ["lone low surrogate in a nested field", { objective: "x", params: { constraints: "\udc00 only", model: "m\ud83d" } }, /^params\.model: contains a lone UTF-16 surrogate.*; params\.constraints: contains a lone/],
+    [
+      "lone low surrogate in a nested field",
+      { objective: "x", params: { constraints: "\udc00 only", model: "m\ud83d" } },
+      /^params\.model: contains a lone UTF-16 surrogate.*; params\.constraints: contains a lone/,
+    ],
     ["not an object", ["x"], /^body: /],
   ];
   for (const [name, body, message] of bad) {
@@ -258,7 +285,11 @@ describe("goal resources", () => {
     await insertRun(dbFor(env.DB), { goalId: g.id, trigger: "manual", stepBudget: 20, status: "running" });
     const res = await api.post(`/goals/${g.id}/run`);
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ status: "skipped", endReason: "skipped", error: expect.stringMatching(/^overlap: run run_\w+ of this goal was still active$/) });
+    expect(res.body).toMatchObject({
+      status: "skipped",
+      endReason: "skipped",
+      error: expect.stringMatching(/^overlap: run run_\w+ of this goal was still active$/),
+    });
     // Built from the insert's RETURNING, not read back: it must match what GET returns.
     expect((await api.get(`/runs/${res.body.id}`)).body).toEqual(res.body);
   });

@@ -96,7 +96,9 @@ describe("runs API", () => {
 describe("query plans", () => {
   async function plan(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<string[]> {
     const { sql, params } = query.toSQL();
-    const res = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>();
+    const res = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
     return res.results.map((r) => r.detail);
   }
   const fullScan = (details: string[]) => details.filter((d) => /^SCAN \w+$/.test(d) || /USE TEMP B-TREE/.test(d));

@@ -26,7 +26,12 @@ describe("news monitor", () => {
         turns: [
           { text: "Searching for this week's AI news.", toolCalls: [{ name: "web_search", arguments: { query: "AI news this week", limit: 3 } }] },
           { toolCalls: [{ name: "recall", arguments: { query: "reported agent frameworks" } }] },
-          { toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/article/1` } }, { name: "fetch_page", arguments: { url: `${pages}/injected/3` } }] },
+          {
+            toolCalls: [
+              { name: "fetch_page", arguments: { url: `${pages}/article/1` } },
+              { name: "fetch_page", arguments: { url: `${pages}/injected/3` } },
+            ],
+          },
           { toolCalls: [{ name: "write_file", arguments: { path: "reports/2026-w48.md", content: REPORT } }] },
           { toolCalls: [{ name: "remember", arguments: { content: "Reported: Agent frameworks week 1 (costs fell by half)", type: "reported" } }] },
           { toolCalls: [{ name: "send_email", arguments: { to: "team@example.com", subject: "AI news, week 48", body_markdown: REPORT } }] },

@@ -42,7 +42,9 @@ export async function nextRunAt(goalId: string): Promise<number | null> {
 }
 
 export async function setNextRunAt(goalId: string, at: string | number): Promise<void> {
-  await env.DB.prepare("UPDATE goals SET next_run_at = ? WHERE id = ?").bind(typeof at === "number" ? at : ms(at), goalId).run();
+  await env.DB.prepare("UPDATE goals SET next_run_at = ? WHERE id = ?")
+    .bind(typeof at === "number" ? at : ms(at), goalId)
+    .run();
 }
 
 /** A goal created through the API, then moved to a fixed first fire time (the API computes it from the real clock). */

@@ -8,18 +8,7 @@ import { formatLocal } from "../../worker/scheduler/next-fire";
 import { mustWaitForPrevious } from "../../worker/scheduler/overlap";
 import { dispatchDueGoals } from "../../worker/scheduler/scheduled";
 import { api, createGoal } from "./api";
-import {
-  insertRunRow,
-  ms,
-  nextRunAt,
-  quiesce,
-  recordingQueue,
-  runById,
-  runsOf,
-  scheduledGoal,
-  setNextRunAt,
-  tick,
-} from "./scheduler-helpers";
+import { insertRunRow, ms, nextRunAt, quiesce, recordingQueue, runById, runsOf, scheduledGoal, setNextRunAt, tick } from "./scheduler-helpers";
 
 afterEach(quiesce);
 
@@ -29,14 +18,58 @@ const finishRuns = (goalId: string) =>
 describe("scheduler: DST-correct fire times, daily and weekly", () => {
   // fires: consecutive fire times in UTC; ghost: the repeated local hour, which must not fire again.
   const cases = [
-    { name: "New York spring forward, daily", cron: "30 2 * * *", tz: "America/New_York", fires: ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"] },
-    { name: "New York spring forward, weekly", cron: "30 2 * * 0", tz: "America/New_York", fires: ["2026-03-01T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-15T06:30:00Z"] },
-    { name: "New York fall back, daily", cron: "30 1 * * *", tz: "America/New_York", fires: ["2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"], ghost: "2026-11-01T06:30:00Z" },
-    { name: "New York fall back, weekly", cron: "30 1 * * 0", tz: "America/New_York", fires: ["2026-10-25T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-08T06:30:00Z"], ghost: "2026-11-01T06:30:00Z" },
-    { name: "Berlin spring forward, daily", cron: "30 2 * * *", tz: "Europe/Berlin", fires: ["2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"] },
-    { name: "Berlin spring forward, weekly", cron: "30 2 * * 0", tz: "Europe/Berlin", fires: ["2026-03-22T01:30:00Z", "2026-03-29T01:00:00Z", "2026-04-05T00:30:00Z"] },
-    { name: "Berlin fall back, daily", cron: "30 2 * * *", tz: "Europe/Berlin", fires: ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"], ghost: "2026-10-25T01:30:00Z" },
-    { name: "Berlin fall back, weekly", cron: "30 2 * * 0", tz: "Europe/Berlin", fires: ["2026-10-18T00:30:00Z", "2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"], ghost: "2026-10-25T01:30:00Z" },
+    {
+      name: "New York spring forward, daily",
+      cron: "30 2 * * *",
+      tz: "America/New_York",
+      fires: ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"],
+    },
+    {
+      name: "New York spring forward, weekly",
+      cron: "30 2 * * 0",
+      tz: "America/New_York",
+      fires: ["2026-03-01T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-15T06:30:00Z"],
+    },
+    {
+      name: "New York fall back, daily",
+      cron: "30 1 * * *",
+      tz: "America/New_York",
+      fires: ["2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"],
+      ghost: "2026-11-01T06:30:00Z",
+    },
+    {
+      name: "New York fall back, weekly",
+      cron: "30 1 * * 0",
+      tz: "America/New_York",
+      fires: ["2026-10-25T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-08T06:30:00Z"],
+      ghost: "2026-11-01T06:30:00Z",
+    },
+    {
+      name: "Berlin spring forward, daily",
+      cron: "30 2 * * *",
+      tz: "Europe/Berlin",
+      fires: ["2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"],
+    },
+    {
+      name: "Berlin spring forward, weekly",
+      cron: "30 2 * * 0",
+      tz: "Europe/Berlin",
+      fires: ["2026-03-22T01:30:00Z", "2026-03-29T01:00:00Z", "2026-04-05T00:30:00Z"],
+    },
+    {
+      name: "Berlin fall back, daily",
+      cron: "30 2 * * *",
+      tz: "Europe/Berlin",
+      fires: ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"],
+      ghost: "2026-10-25T01:30:00Z",
+    },
+    {
+      name: "Berlin fall back, weekly",
+      cron: "30 2 * * 0",
+      tz: "Europe/Berlin",
+      fires: ["2026-10-18T00:30:00Z", "2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"],
+      ghost: "2026-10-25T01:30:00Z",
+    },
   ];
 
   for (const c of cases) {
@@ -56,7 +89,9 @@ describe("scheduler: DST-correct fire times, daily and weekly", () => {
       expect(await runsOf(goalId)).toHaveLength(2);
       // The transition-day run is at 03:00 local when 02:30 did not exist, else at the cron's time.
       const local = formatLocal(new Date(ms(c.fires[1])), c.tz);
-      expect(local).toContain(c.fires[1].endsWith("07:00:00Z") || c.fires[1].endsWith("01:00:00Z") ? " 03:00 " : c.cron.startsWith("30 1") ? " 01:30 " : " 02:30 ");
+      expect(local).toContain(
+        c.fires[1].endsWith("07:00:00Z") || c.fires[1].endsWith("01:00:00Z") ? " 03:00 " : c.cron.startsWith("30 1") ? " 01:30 " : " 02:30 ",
+      );
     });
   }
 });

@@ -56,24 +56,41 @@ describe("GET /api/v1/tools", () => {
     expect((await toolsWith({ SEARCH_PROVIDER: "brave" })).web_search).toMatchObject({ state: "ready" });
 
     const down = await toolsWith({ SEARXNG_URL: "http://127.0.0.1:1/" });
-    expect(down.web_search).toMatchObject({ state: "limited", configured: true, reason: expect.stringMatching(/^SEARXNG_URL http:\/\/127\.0\.0\.1:1\/ did not answer: \w/) });
+    expect(down.web_search).toMatchObject({
+      state: "limited",
+      configured: true,
+      reason: expect.stringMatching(/^SEARXNG_URL http:\/\/127\.0\.0\.1:1\/ did not answer: \w/),
+    });
     expect(down.web_search.reason).not.toContain("fetching");
     // The private-network guard applies to the probe too, and the reason says so.
     const guarded = await toolsWith({ ALLOW_PRIVATE_NETWORK: "false", SEARXNG_URL: `${env.SEARXNG_URL}/guarded` });
-    expect(guarded.web_search).toMatchObject({ state: "limited", reason: expect.stringMatching(/^SEARXNG_URL \S+: refused 127\.0\.0\.1: .*private networks.*; ALLOW_PRIVATE_NETWORK=true allows it/) });
-    expect((await toolsWith({ SEARCH_PROVIDER: "tavily", TAVILY_API_KEY: "" })).web_search).toMatchObject({ state: "not_configured", reason: "set TAVILY_API_KEY (SEARCH_PROVIDER=tavily)" });
+    expect(guarded.web_search).toMatchObject({
+      state: "limited",
+      reason: expect.stringMatching(/^SEARXNG_URL \S+: refused 127\.0\.0\.1: .*private networks.*; ALLOW_PRIVATE_NETWORK=true allows it/),
+    });
+    expect((await toolsWith({ SEARCH_PROVIDER: "tavily", TAVILY_API_KEY: "" })).web_search).toMatchObject({
+      state: "not_configured",
+      reason: "set TAVILY_API_KEY (SEARCH_PROVIDER=tavily)",
+    });
   });
 
   it("reports email limited without a provider (recorded, not sent) or default recipients, ready with one", async () => {
     const noProvider = await toolsWith({ EMAIL_PROVIDER: "" });
-    expect(noProvider.send_email).toMatchObject({ state: "limited", configured: true, reason: expect.stringMatching(/^emails are recorded, not sent: set EMAIL_PROVIDER/) });
+    expect(noProvider.send_email).toMatchObject({
+      state: "limited",
+      configured: true,
+      reason: expect.stringMatching(/^emails are recorded, not sent: set EMAIL_PROVIDER/),
+    });
     expect((await toolsWith({ EMAIL_PROVIDER: "resend" })).send_email).toEqual(expect.objectContaining({ state: "ready" }));
     expect((await toolsWith({ EMAIL_PROVIDER: "resend" })).send_email).not.toHaveProperty("reason");
     expect((await toolsWith({ EMAIL_PROVIDER: "resend", EMAIL_ALLOWED_RECIPIENTS: "" })).send_email).toMatchObject({
       state: "limited",
       reason: "EMAIL_ALLOWED_RECIPIENTS is empty: only goals with params.emailRecipients can email",
     });
-    expect((await toolsWith({ EMAIL_PROVIDER: "resend", RESEND_API_KEY: "" })).send_email).toMatchObject({ state: "not_configured", reason: "set RESEND_API_KEY (EMAIL_PROVIDER=resend)" });
+    expect((await toolsWith({ EMAIL_PROVIDER: "resend", RESEND_API_KEY: "" })).send_email).toMatchObject({
+      state: "not_configured",
+      reason: "set RESEND_API_KEY (EMAIL_PROVIDER=resend)",
+    });
   });
 
   it("requires the bearer token, and the tools and files routes are in the OpenAPI document", async () => {
@@ -86,8 +103,7 @@ describe("GET /api/v1/tools", () => {
 describe("goal files API", () => {
   async function goalWithFiles() {
     const goal = await createGoal();
-    const put = (path: string, body: string, contentType: string) =>
-      env.ARTIFACTS.put(`goals/${goal.id}/${path}`, body, { httpMetadata: { contentType } });
+    const put = (path: string, body: string, contentType: string) => env.ARTIFACTS.put(`goals/${goal.id}/${path}`, body, { httpMetadata: { contentType } });
     await put("reports/2026-11-25.md", "# Weekly AI news\n", "text/markdown; charset=utf-8");
     await put("reports/2026-11-18.md", "# Older\n", "text/markdown; charset=utf-8");
     await put("data/seen.json", '["a"]', "application/json; charset=utf-8");
@@ -203,7 +219,10 @@ describe("completion notification", () => {
     await notifyRunEnded(env, live.runId);
     expect(await attempts("claim-live")).toHaveLength(0);
     const stale = await endedRun("claim-stale");
-    await db.update(runs).set({ notifiedAt: -(Date.now() - 10 * 60_000) }).where(eq(runs.id, stale.runId));
+    await db
+      .update(runs)
+      .set({ notifiedAt: -(Date.now() - 10 * 60_000) })
+      .where(eq(runs.id, stale.runId));
     await notifyRunEnded(env, stale.runId);
     expect((await attempts("claim-stale")).map((a) => a.webhookId)).toEqual([runWebhookId(stale.runId)]);
   });

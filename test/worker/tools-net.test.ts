@@ -140,9 +140,9 @@ describe("egress guard", () => {
   });
 
   it("checks every redirect hop: a public page redirecting to the metadata address is refused", async () => {
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
-      new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }),
-    );
+    const spy = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(async () => new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }));
     await expect(guardedFetch("https://public.example.com/story", {}, closed)).rejects.toThrow(/169\.254\.169\.254.*link-local/);
     expect(spy).toHaveBeenCalledTimes(1);
   });
@@ -170,7 +170,12 @@ describe("egress guard", () => {
     const res = await guardedFetch(`${pages()}/redirect/same/302`, { headers: { ...SECRET_HEADERS, ...SAFE_HEADERS } }, { allowPrivate: true });
     const got = echoed(res);
     expect(got.server).toBe("pages");
-    expect(got.headers).toMatchObject({ authorization: "Bearer re_secret_for_resend", "x-subscription-token": "brave-secret", "x-api-key": "tavily-secret", cookie: "session=abc" });
+    expect(got.headers).toMatchObject({
+      authorization: "Bearer re_secret_for_resend",
+      "x-subscription-token": "brave-secret",
+      "x-api-key": "tavily-secret",
+      cookie: "session=abc",
+    });
   });
 
   it("does not restore credentials when the redirect chain comes back to the first origin", async () => {
@@ -202,7 +207,9 @@ describe("egress guard", () => {
   it("refuses to replay a request body to another origin on 307/308", async () => {
     for (const status of [307, 308]) {
       const init = { method: "POST", headers: SECRET_HEADERS, body: '{"to":"team@example.com"}' };
-      await expect(guardedFetch(`${pages()}/redirect/cross/${status}`, init, { allowPrivate: true })).rejects.toThrow(/refused to resend a POST body across origins/);
+      await expect(guardedFetch(`${pages()}/redirect/cross/${status}`, init, { allowPrivate: true })).rejects.toThrow(
+        /refused to resend a POST body across origins/,
+      );
     }
   });
 
@@ -234,12 +241,7 @@ describe("egress guard", () => {
 describe("webhook signing", () => {
   it("matches the Standard Webhooks reference vector", async () => {
     // From the standard-webhooks test suite (libraries/javascript/src/index.test.ts).
-    const sig = await signWebhook(
-      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-      "msg_p5jXN8AQM9LWM0D4loKWxJek",
-      1614265330,
-      '{"test": 2432232314}',
-    );
+    const sig = await signWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}');
     expect(sig).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
   });
 });
@@ -255,9 +257,19 @@ describe("fetch provenance", () => {
     );
     const p = new Provenance({ objective: "Watch https://News.example.com/list/?page=2 and blog.example.org", params: {} });
     p.add(urlsIn("[next](https://ex.org/wiki/Foo_(bar))"));
-    for (const ok of ["https://news.example.com/list?page=2#top", "http://NEWS.example.com/list/?page=2", "https://blog.example.org", "https://ex.org/wiki/Foo_(bar)"])
+    for (const ok of [
+      "https://news.example.com/list?page=2#top",
+      "http://NEWS.example.com/list/?page=2",
+      "https://blog.example.org",
+      "https://ex.org/wiki/Foo_(bar)",
+    ])
       expect(p.refusal(ok)).toBeNull();
-    for (const no of ["https://news.example.com/list?page=3", "https://news.example.com/list?page=2&d=x", "https://blog.example.org/?d=x", "https://news.example.com/"])
+    for (const no of [
+      "https://news.example.com/list?page=3",
+      "https://news.example.com/list?page=2&d=x",
+      "https://blog.example.org/?d=x",
+      "https://news.example.com/",
+    ])
       expect(p.refusal(no)).toMatch(/^refused .*not in the objective/);
   });
 
@@ -292,7 +304,9 @@ describe("fetch provenance", () => {
     ]);
     expect(steps[0].observation).toContain(`(${pages()}/research/ai-regulation-3)`);
     for (const refused of [steps[2], steps[5]]) {
-      expect(refused.observation).toMatch(/^Error: fetch_page failed: refused .*: this URL is not in the objective, a search result or a page fetched in this run/);
+      expect(refused.observation).toMatch(
+        /^Error: fetch_page failed: refused .*: this URL is not in the objective, a search result or a page fetched in this run/,
+      );
       expect(refused.observation).toContain(`adds "${new URL(pages()).host}" to the goal's params.allowedDomains or sets params.fetchPolicy to "any"`);
     }
     expect(steps[3].observation).toContain("Robotics: what changed in week 4");
@@ -306,7 +320,10 @@ describe("fetch provenance", () => {
       startScriptedRun(madeUp, { params: { fetchPolicy: "any" } }),
       startScriptedRun(madeUp, { params: { allowedDomains: [host] } }),
       // Even a URL from the objective: the rule "127.0.0.1" covers ports 80 and 443 only.
-      startScriptedRun({ turns: [{ toolCalls: [fetchPage(`${pages()}/article/1`)] }, finish] }, { objective: `Read ${pages()}/article/1`, params: { allowedDomains: ["127.0.0.1"] } }),
+      startScriptedRun(
+        { turns: [{ toolCalls: [fetchPage(`${pages()}/article/1`)] }, finish] },
+        { objective: `Read ${pages()}/article/1`, params: { allowedDomains: ["127.0.0.1"] } },
+      ),
     ]);
     for (const { run } of [any, withPort]) {
       await waitForRunEnd(run.id);
@@ -317,6 +334,8 @@ describe("fetch provenance", () => {
     }
     await waitForRunEnd(withoutPort.run.id);
     const [step] = await stepsOf(withoutPort.run.id);
-    expect(step.error).toMatch(new RegExp(`refused ${host.replace(/\./g, "\\.")}: not in the goal's allowedDomains \\(127\\.0\\.0\\.1; a domain without :port`));
+    expect(step.error).toMatch(
+      new RegExp(`refused ${host.replace(/\./g, "\\.")}: not in the goal's allowedDomains \\(127\\.0\\.0\\.1; a domain without :port`),
+    );
   });
 });

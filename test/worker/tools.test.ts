@@ -58,9 +58,7 @@ describe("web_search", () => {
   it("names the variable to set when unconfigured, and the registry hides it", async () => {
     const bare = { ...env, SEARCH_PROVIDER: "" };
     expect(tool("web_search").notConfigured!(bare)).toBe("set SEARCH_PROVIDER to searxng, brave or tavily");
-    expect(tool("web_search").notConfigured!({ ...env, SEARCH_PROVIDER: "tavily", TAVILY_API_KEY: "" })).toBe(
-      "set TAVILY_API_KEY (SEARCH_PROVIDER=tavily)",
-    );
+    expect(tool("web_search").notConfigured!({ ...env, SEARCH_PROVIDER: "tavily", TAVILY_API_KEY: "" })).toBe("set TAVILY_API_KEY (SEARCH_PROVIDER=tavily)");
     const ctx = await toolContext({}, { SEARCH_PROVIDER: "" });
     await expect(runTool("web_search", { query: "x" }, ctx)).rejects.toThrow(/SEARCH_PROVIDER/);
     expect(toolsFor(ctx.goal, bare).map((t) => t.name)).not.toContain("web_search");
@@ -243,9 +241,7 @@ describe("send_email", () => {
     const ctx = await toolContext({}, { EMAIL_PROVIDER: "resend" });
     await runTool("send_email", { ...email, to: "ops@reports.example.com" }, ctx);
     await runTool("send_email", { ...email, to: "ops@reports.example.com" }, ctx);
-    const sent = ((await (await fetch(`${env.RESEND_BASE_URL}/emails`)).json()) as { data: any[] }).data.filter(
-      (m) => m.idempotencyKey === `${ctx.runId}-1`,
-    );
+    const sent = ((await (await fetch(`${env.RESEND_BASE_URL}/emails`)).json()) as { data: any[] }).data.filter((m) => m.idempotencyKey === `${ctx.runId}-1`);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ from: "agent@async-agent.test", to: ["ops@reports.example.com"], subject: "Weekly AI news" });
     const outs = await listOutputs(ctx.db, ctx.runId);
@@ -289,7 +285,7 @@ describe("remember / recall", () => {
     expect(hit).toMatch(/^- \[\d{4}-\d\d-\d\d, reported\] Reported: Alpha model release/);
     expect(hit).not.toContain("bullet");
     expect((await runTool("recall", { query: "bullet" }, ctx)).text).toContain("prefers short bullet points");
-    expect((await runTool("recall", { query: "\"; DROP TABLE memories; --" }, ctx)).text).toMatch(/^No memories match/);
+    expect((await runTool("recall", { query: '"; DROP TABLE memories; --' }, ctx)).text).toMatch(/^No memories match/);
     const other = await toolContext();
     expect((await runTool("recall", { query: "alpha" }, other)).text).toMatch(/^No memories match/);
   });
@@ -299,11 +295,7 @@ describe("registry", () => {
   it("gives a goal its allowed, configured tools and always finish", async () => {
     const ctx = await toolContext({ params: { allowedTools: ["web_search", "write_file", "send_email"] } });
     expect(toolsFor(ctx.goal, env).map((t) => t.name)).toEqual(["web_search", "write_file", "send_email", "finish"]);
-    expect(toolsFor(ctx.goal, { ...env, EMAIL_PROVIDER: "resend", RESEND_API_KEY: "" }).map((t) => t.name)).toEqual([
-      "web_search",
-      "write_file",
-      "finish",
-    ]);
+    expect(toolsFor(ctx.goal, { ...env, EMAIL_PROVIDER: "resend", RESEND_API_KEY: "" }).map((t) => t.name)).toEqual(["web_search", "write_file", "finish"]);
     expect(new Set(allTools().map((t) => t.name)).size).toBe(allTools().length);
   });
 });

@@ -133,7 +133,13 @@ export class GoalAgent extends Agent<Env> {
         if (run.cancelRequestedAt) ctl.abort("cancelled");
         let lastCp = snap?.cp ?? null;
         if (!goal) {
-          ending = { status: "failed", endReason: "error", summary: null, error: "the goal was deleted", totals: { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens } };
+          ending = {
+            status: "failed",
+            endReason: "error",
+            summary: null,
+            error: "the goal was deleted",
+            totals: { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens },
+          };
         } else {
           try {
             ending = await runLoop({
@@ -153,7 +159,13 @@ export class GoalAgent extends Agent<Env> {
             });
           } catch (e) {
             // Setup errors (no key, bad provider name) and D1 failures: the run fails with the reason.
-            ending = { status: "failed", endReason: "error", summary: null, error: e instanceof Error ? e.message : String(e), totals: { stepsExecuted: lastCp?.stepNo ?? 0, promptTokens: lastCp?.promptTokens ?? 0, completionTokens: lastCp?.completionTokens ?? 0 } };
+            ending = {
+              status: "failed",
+              endReason: "error",
+              summary: null,
+              error: e instanceof Error ? e.message : String(e),
+              totals: { stepsExecuted: lastCp?.stepNo ?? 0, promptTokens: lastCp?.promptTokens ?? 0, completionTokens: lastCp?.completionTokens ?? 0 },
+            };
           }
         }
         stash({ runId, cp: lastCp, ending });

@@ -26,8 +26,7 @@ export function openingMessages(
     "",
     `Current local time: ${formatLocal(now, tz)} (time zone ${tz}; UTC ${now.toISOString()}).`,
   ];
-  if (run.trigger === "schedule" && run.scheduledFor !== null)
-    lines.push(`This run was scheduled for ${formatLocal(new Date(run.scheduledFor), tz)}.`);
+  if (run.trigger === "schedule" && run.scheduledFor !== null) lines.push(`This run was scheduled for ${formatLocal(new Date(run.scheduledFor), tz)}.`);
   lines.push(
     "",
     `Tools you may use: ${tools.map((t) => t.name).join(", ")}.`,
@@ -40,8 +39,7 @@ export function openingMessages(
   if (goal.params.constraints) lines.push("", "Constraints from the user:", goal.params.constraints);
   if (memories.length) {
     lines.push("", "What previous runs of this goal remembered (newest first):");
-    for (const m of memories)
-      lines.push(`- [${new Date(m.createdAt).toISOString().slice(0, 10)}] ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`);
+    for (const m of memories) lines.push(`- [${new Date(m.createdAt).toISOString().slice(0, 10)}] ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`);
   }
   return [
     { role: "system", content: lines.join("\n") },

@@ -96,7 +96,19 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     await state.flush();
     if (state.timing) {
       const o = [...state.timing.overheadMs].sort((a, b) => a - b);
-      console.log(JSON.stringify({ at: "run.timing", runId: input.run.id, status: result.status, steps: result.totals.stepsExecuted, wallMs: Date.now() - started, llmMs: state.timing.llmMs, toolMs: state.timing.toolMs, overheadMedianMs: o[Math.floor(o.length / 2)] ?? null, overheadMs: o }));
+      console.log(
+        JSON.stringify({
+          at: "run.timing",
+          runId: input.run.id,
+          status: result.status,
+          steps: result.totals.stepsExecuted,
+          wallMs: Date.now() - started,
+          llmMs: state.timing.llmMs,
+          toolMs: state.timing.toolMs,
+          overheadMedianMs: o[Math.floor(o.length / 2)] ?? null,
+          overheadMs: o,
+        }),
+      );
     }
     return result;
   } catch (e) {
@@ -131,7 +143,14 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     for (const s of await linkSourceSteps(db, run.id, linkTools)) learnLinks(s.toolName, s.observation);
   } else {
     const check = await validateLlm(input.env, goal);
-    if (!check.ok) return { status: "failed", endReason: "error", summary: null, error: check.reason ?? "LLM setup is invalid", totals: { stepsExecuted: 0, promptTokens: 0, completionTokens: 0 } };
+    if (!check.ok)
+      return {
+        status: "failed",
+        endReason: "error",
+        summary: null,
+        error: check.reason ?? "LLM setup is invalid",
+        totals: { stepsExecuted: 0, promptTokens: 0, completionTokens: 0 },
+      };
     const memories = input.memories ?? (await recentMemories(db, goal.id, MEMORY_DIGEST));
     const messages = openingMessages(memories, goal, run, input.tools, budget, new Date(now()));
     cp = { v: 1, messages, stepNo: 0, promptTokens: 0, completionTokens: 0, startedAt: now(), warnings: [], pending: [] };
@@ -167,10 +186,12 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
     input.checkpoint(cp);
     const totals = totalsOf(cp);
     const previous = inflight;
-    inflight = previous.then(() => writeSteps(rows, totals)).then(({ cancelRequested }) => {
-      unconfirmed = unconfirmed.filter((r) => !rows.includes(r));
-      if (cancelRequested) cancel.abort("cancel requested");
-    });
+    inflight = previous
+      .then(() => writeSteps(rows, totals))
+      .then(({ cancelRequested }) => {
+        unconfirmed = unconfirmed.filter((r) => !rows.includes(r));
+        if (cancelRequested) cancel.abort("cancel requested");
+      });
     // Observed by the next commit or the final flush; this only keeps it from counting as unhandled meanwhile.
     inflight.catch(() => {});
     await previous;
@@ -229,7 +250,10 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
   };
 
   const beat = setInterval(() => {
-    heartbeat(db, run.id, now()).then((c) => c && cancel.abort("cancel requested"), () => {});
+    heartbeat(db, run.id, now()).then(
+      (c) => c && cancel.abort("cancel requested"),
+      () => {},
+    );
   }, HEARTBEAT_MS);
   try {
     for (;;) {
@@ -309,9 +333,19 @@ async function loop(input: LoopInput, state: LoopState): Promise<LoopResult> {
       );
       const pushed: Message[] = [
         { role: "assistant", content: reply.text, toolCalls: reply.toolCalls },
-        ...results.map((r, i): Message => ({ role: "tool", toolCallId: r.call.id, name: r.call.name, content: capObservation(r.observation, base + 1 + i, r.observationLength), stepNo: base + 1 + i })),
+        ...results.map(
+          (r, i): Message => ({
+            role: "tool",
+            toolCallId: r.call.id,
+            name: r.call.name,
+            content: capObservation(r.observation, base + 1 + i, r.observationLength),
+            stepNo: base + 1 + i,
+          }),
+        ),
         // Every tool_call id needs an answer, even the ones past the step budget.
-        ...reply.toolCalls.slice(calls.length).map((c): Message => ({ role: "tool", toolCallId: c.id, name: c.name, content: "Not run: the step budget is used up." })),
+        ...reply.toolCalls
+          .slice(calls.length)
+          .map((c): Message => ({ role: "tool", toolCallId: c.id, name: c.name, content: "Not run: the step budget is used up." })),
       ];
       await commit(rows, pushed);
       const finished = results.find((r) => r.end);

@@ -66,7 +66,12 @@ export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals
   }
   const inserts = [];
   for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
-    inserts.push(db.insert(steps).values(rows.slice(i, i + STEP_ROWS_PER_INSERT)).onConflictDoNothing());
+    inserts.push(
+      db
+        .insert(steps)
+        .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
+        .onConflictDoNothing(),
+    );
   const [updated] = await db.batch([update, ...inserts]);
   // No row back: the run is no longer `running` (cancelled or ended elsewhere): stop like a cancel.
   return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt };
@@ -117,7 +122,11 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
 }
 
 export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {
-  const r = await db.select({ o: steps.observation }).from(steps).where(and(eq(steps.runId, runId), eq(steps.stepNo, stepNo))).get();
+  const r = await db
+    .select({ o: steps.observation })
+    .from(steps)
+    .where(and(eq(steps.runId, runId), eq(steps.stepNo, stepNo)))
+    .get();
   return r?.o ?? null;
 }
 

@@ -24,12 +24,7 @@ export type CallResult = {
 
 /** JSON.parse, then a few unambiguous repairs of what local models emit. null when none parses. */
 export function parseArguments(raw: string): unknown {
-  const attempts = [
-    raw,
-    raw.trim() === "" ? "{}" : raw,
-    raw.trim().replace(/^```(?:json)?\s*|\s*```$/g, ""),
-    raw.replace(/,\s*([}\]])/g, "$1"),
-  ];
+  const attempts = [raw, raw.trim() === "" ? "{}" : raw, raw.trim().replace(/^```(?:json)?\s*|\s*```$/g, ""), raw.replace(/,\s*([}\]])/g, "$1")];
   // A reply cut off after the last value: close the open braces/brackets.
   const opens = [...raw].reduce<string[]>((st, ch) => {
     if (ch === "{") st.push("}");
@@ -59,18 +54,10 @@ const issuesText = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".") ||
 async function withTimeout(p: Promise<ToolOutput>, signal: AbortSignal): Promise<ToolOutput> {
   if (signal.aborted) throw signal.reason;
   // Race the signal too: a tool that ignores its AbortSignal must not hold the run.
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
-  ]);
+  return Promise.race([p, new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }))]);
 }
 
-export async function runToolCall(
-  call: ToolCall,
-  tools: Map<string, Tool>,
-  ctx: Omit<ToolContext, "signal">,
-  runSignal: AbortSignal,
-): Promise<CallResult> {
+export async function runToolCall(call: ToolCall, tools: Map<string, Tool>, ctx: Omit<ToolContext, "signal">, runSignal: AbortSignal): Promise<CallResult> {
   const started = Date.now();
   // Whatever a tool says reaches the model, D1 and the API: configured secrets never do.
   const done = (r: Omit<CallResult, "call" | "durationMs">): CallResult => ({
@@ -125,7 +112,11 @@ const buildReadMore = () =>
       const window = text.slice(offset, offset + OBSERVATION_CAP - 200);
       const next = offset + window.length;
       return {
-        text: window + (next < text.length ? `\n[chars ${offset}-${next} of ${text.length}; read_more step=${step} offset=${next} for more]` : `\n[end of step ${step}'s stored result]`),
+        text:
+          window +
+          (next < text.length
+            ? `\n[chars ${offset}-${next} of ${text.length}; read_more step=${step} offset=${next} for more]`
+            : `\n[end of step ${step}'s stored result]`),
       };
     },
   });

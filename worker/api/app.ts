@@ -77,8 +77,7 @@ export function routeTable(): { method: string; path: string }[] {
     .filter((r) => !seen.has(`${r.method} ${r.path}`) && seen.add(`${r.method} ${r.path}`));
 }
 
-const pathPattern = (path: string) =>
-  new RegExp(`^${path.replace(/\/:[^/]+/g, "/[^/]+").replace(/\/\*$/, "(/.*)?")}/?$`);
+const pathPattern = (path: string) => new RegExp(`^${path.replace(/\/:[^/]+/g, "/[^/]+").replace(/\/\*$/, "(/.*)?")}/?$`);
 
 app.notFound((c) => {
   const allowed = routeTable()
@@ -91,13 +90,18 @@ app.notFound((c) => {
   throw new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`);
 });
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "bad_request", 401: "unauthorized", 404: "not_found", 413: "payload_too_large", 415: "unsupported_media_type" };
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
 
 app.onError((err, c) => {
   let apiErr: ApiError;
   if (err instanceof ApiError) apiErr = err;
-  else if (err instanceof HTTPException && err.status < 500)
-    apiErr = new ApiError(CODE_BY_STATUS[err.status] ?? "bad_request", err.message || "bad request");
+  else if (err instanceof HTTPException && err.status < 500) apiErr = new ApiError(CODE_BY_STATUS[err.status] ?? "bad_request", err.message || "bad request");
   else {
     // Log the failure, answer without its stack or message: it may carry internals.
     console.error(JSON.stringify({ at: "api", requestId: c.var.requestId, error: err instanceof Error ? err.stack : String(err) }));

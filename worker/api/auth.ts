@@ -28,11 +28,7 @@ export async function hasValidBearer(c: Context<App>): Promise<boolean> {
 
 export const requireBearer: MiddlewareHandler<App> = async (c, next) => {
   const expected = c.env.API_TOKEN;
-  if (!expected)
-    throw new ApiError(
-      "not_configured",
-      "API_TOKEN is not set: run `wrangler secret put API_TOKEN` (or set it in .dev.vars for `npm run dev`)",
-    );
+  if (!expected) throw new ApiError("not_configured", "API_TOKEN is not set: run `wrangler secret put API_TOKEN` (or set it in .dev.vars for `npm run dev`)");
   const given = bearerOf(c.req.header("authorization"));
   if (!given || !(await tokensMatch(given, expected))) {
     c.header("WWW-Authenticate", 'Bearer realm="async-agent"');

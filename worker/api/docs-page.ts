@@ -22,9 +22,7 @@ export function renderDocsPage(doc: unknown): string {
   );
   const sections = ops
     .map(({ path, method, op }) => {
-      const params = (op.parameters ?? [])
-        .map((p) => `<li><code>${esc(p.name)}</code> (${p.in}${p.required ? ", required" : ""})</li>`)
-        .join("");
+      const params = (op.parameters ?? []).map((p) => `<li><code>${esc(p.name)}</code> (${p.in}${p.required ? ", required" : ""})</li>`).join("");
       const responses = Object.entries(op.responses ?? {})
         .map(([code, r]) => `<li><b>${code}</b> ${esc(r.description ?? "")}</li>`)
         .join("");

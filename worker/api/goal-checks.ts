@@ -34,10 +34,8 @@ export function checkGoalInput(env: Env, input: GoalInput): void {
   if (tools) {
     const known = knownToolNames();
     tools.forEach((name, i) => {
-      if (!known.includes(name))
-        issues.push({ path: `params.allowedTools[${i}]`, message: `unknown tool "${name}" (known: ${known.join(", ")})` });
+      if (!known.includes(name)) issues.push({ path: `params.allowedTools[${i}]`, message: `unknown tool "${name}" (known: ${known.join(", ")})` });
     });
   }
-  if (issues.length)
-    throw new ApiError("validation_error", issues.map((i) => `${i.path}: ${i.message}`).join("; "), { issues });
+  if (issues.length) throw new ApiError("validation_error", issues.map((i) => `${i.path}: ${i.message}`).join("; "), { issues });
 }

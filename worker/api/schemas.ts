@@ -70,7 +70,11 @@ export const GoalParams = z
           "prompt-injected page make the agent send what it read to another site in a URL",
       ),
     emailRecipients: z
-      .array(z.union([z.email(), z.string().regex(/^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i)], { error: "expected an address (name@example.com) or a whole domain (@example.com)" }))
+      .array(
+        z.union([z.email(), z.string().regex(/^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i)], {
+          error: "expected an address (name@example.com) or a whole domain (@example.com)",
+        }),
+      )
       .max(50)
       .optional()
       .describe("Addresses, or @domain for a whole domain, this goal may email (replaces EMAIL_ALLOWED_RECIPIENTS)"),
@@ -127,9 +131,7 @@ export const Goal = z
     status: z.enum(GOAL_STATUSES),
     schedule: z.object({ cron: z.string(), timezone: z.string() }).nullable(),
     nextRunAt: Timestamp.nullable(),
-    nextFireTimes: z
-      .array(FireTime)
-      .describe("The next 3 fire times in the goal's zone and in UTC (lists show only the next one)"),
+    nextFireTimes: z.array(FireTime).describe("The next 3 fire times in the goal's zone and in UTC (lists show only the next one)"),
     webhookUrl: z.string().nullable(),
     params: GoalParams,
     createdAt: Timestamp,

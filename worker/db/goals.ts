@@ -10,10 +10,7 @@ import { goals, memories, outputs, runs, steps, type GoalRow } from "./schema";
 type GoalStatus = GoalRow["status"];
 
 /** next_run_at for a goal: the next fire strictly after `now`, or null when it is unscheduled or not active. */
-export function computeNextRunAt(
-  g: { status: GoalStatus; cron: string | null; timezone: string },
-  now: Date,
-): number | null {
+export function computeNextRunAt(g: { status: GoalStatus; cron: string | null; timezone: string }, now: Date): number | null {
   if (g.status !== "active" || !g.cron) return null;
   return nextFireTime(g.cron, g.timezone, now)?.getTime() ?? null;
 }
@@ -71,8 +68,7 @@ export async function updateGoal(db: Db, current: GoalRow, patch: UpdateGoal, no
     next.cron = patch.schedule?.cron ?? null;
     next.timezone = patch.schedule?.timezone ?? "UTC";
   }
-  const rescheduled =
-    next.cron !== current.cron || next.timezone !== current.timezone || next.status !== current.status;
+  const rescheduled = next.cron !== current.cron || next.timezone !== current.timezone || next.status !== current.status;
   if (rescheduled) next.nextRunAt = computeNextRunAt(next, now);
   await db
     .update(goals)
@@ -104,9 +100,6 @@ export async function deleteGoalRows(db: Db, id: string): Promise<void> {
 
 /** Counts goals by status, for readiness and status displays. */
 export async function countGoals(db: Db): Promise<Record<string, number>> {
-  const rows = await db
-    .select({ status: goals.status, n: sql<number>`count(*)` })
-    .from(goals)
-    .groupBy(goals.status);
+  const rows = await db.select({ status: goals.status, n: sql<number>`count(*)` }).from(goals).groupBy(goals.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

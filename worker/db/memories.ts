@@ -39,7 +39,12 @@ export async function searchMemories(db: Db, goalId: string, query: string, limi
   if (!rows.length) return [];
   // One bound parameter per id: `limit` (recall allows at most 50) keeps the list under D1's 100 per statement.
   const byId = new Map(
-    (await db.select().from(memories).where(sql`${memories.id} IN ${rows.map((r) => r.id)}`)).map((m) => [m.id, m]),
+    (
+      await db
+        .select()
+        .from(memories)
+        .where(sql`${memories.id} IN ${rows.map((r) => r.id)}`)
+    ).map((m) => [m.id, m]),
   );
   return rows.map((r) => byId.get(r.id)).filter((m): m is MemoryRow => !!m);
 }

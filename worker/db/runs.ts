@@ -68,11 +68,7 @@ export function runListQuery(db: Db, q: RunListQuery) {
     .select()
     .from(runs)
     .where(
-      and(
-        q.goalId ? eq(runs.goalId, q.goalId) : undefined,
-        q.status ? eq(runs.status, q.status) : undefined,
-        q.cursor ? lt(runs.id, q.cursor) : undefined,
-      ),
+      and(q.goalId ? eq(runs.goalId, q.goalId) : undefined, q.status ? eq(runs.status, q.status) : undefined, q.cursor ? lt(runs.id, q.cursor) : undefined),
     )
     .orderBy(desc(runs.id))
     .limit(q.limit + 1);
@@ -83,11 +79,7 @@ export async function listRuns(db: Db, q: RunListQuery): Promise<{ items: RunRow
 }
 
 /** Steps in order; the cursor is the last step number seen. */
-export async function listSteps(
-  db: Db,
-  runId: string,
-  q: { afterStep?: number; limit: number },
-): Promise<{ items: StepRow[]; nextCursor: string | null }> {
+export async function listSteps(db: Db, runId: string, q: { afterStep?: number; limit: number }): Promise<{ items: StepRow[]; nextCursor: string | null }> {
   const rows = await db
     .select()
     .from(steps)
@@ -120,9 +112,5 @@ export async function insertOutput(
 }
 
 export async function deleteRunRows(db: Db, id: string): Promise<void> {
-  await db.batch([
-    db.delete(steps).where(eq(steps.runId, id)),
-    db.delete(outputs).where(eq(outputs.runId, id)),
-    db.delete(runs).where(eq(runs.id, id)),
-  ]);
+  await db.batch([db.delete(steps).where(eq(steps.runId, id)), db.delete(outputs).where(eq(outputs.runId, id)), db.delete(runs).where(eq(runs.id, id))]);
 }

@@ -148,11 +148,7 @@ export type ReapedRun = { id: string; goalId: string };
  * `error`) and bumps `attempts` on the others, which the caller re-enqueues. A pending run of an
  * overlap-`queue` goal that waits behind an earlier unfinished run is not stale: it is waiting.
  */
-export async function reapStaleRuns(
-  d1: D1Database,
-  now: number,
-  p: ReaperPolicy,
-): Promise<{ failed: ReapedRun[]; requeued: ReapedRun[] }> {
+export async function reapStaleRuns(d1: D1Database, now: number, p: ReaperPolicy): Promise<{ failed: ReapedRun[]; requeued: ReapedRun[] }> {
   // ?1 now, ?2 running cut-off, ?3 pending cut-off, ?4 max attempts, ?5 age cut-off, ?6 limit, ?7 minutes
   const stale = `(
     (r.status = 'running' AND max(coalesce(r.heartbeat_at, 0), coalesce(r.started_at, 0), r.updated_at) < ?2)
@@ -162,8 +158,7 @@ export async function reapStaleRuns(
           WHERE e.goal_id = r.goal_id AND e.status IN ('pending', 'running') AND e.id < r.id
             AND json_extract(g.params, '$.overlap') = 'queue')))`;
   const outOfTries = `(r.attempts >= ?4 OR r.created_at < ?5)`;
-  const candidates = (which: string) =>
-    `SELECT r.id FROM runs r WHERE r.status IN ('pending', 'running') AND ${stale} AND ${which} LIMIT ?6`;
+  const candidates = (which: string) => `SELECT r.id FROM runs r WHERE r.status IN ('pending', 'running') AND ${stale} AND ${which} LIMIT ?6`;
   const params = [now, now - p.runningStaleMs, now - p.pendingStaleMs, p.maxAttempts, now - p.maxAgeMs, p.limit, String(Math.round(p.runningStaleMs / 60_000))];
   const fail = d1
     .prepare(

@@ -14,7 +14,9 @@ export const goals = sqliteTable(
   {
     id: text("id").primaryKey(),
     objective: text("objective").notNull(),
-    status: text("status", { enum: ["active", "paused", "archived"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "paused", "archived"] })
+      .notNull()
+      .default("active"),
     cron: text("cron"),
     timezone: text("timezone").notNull().default("UTC"),
     nextRunAt: integer("next_run_at"),

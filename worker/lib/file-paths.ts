@@ -12,13 +12,11 @@ export class FilePathError extends Error {}
 export function normalizePath(raw: string, opts: { allowEmpty?: boolean } = {}): string {
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw new FilePathError("path contains a control character (NUL, newline...)");
   if (raw.includes("\\")) throw new FilePathError("path contains a backslash: use / between folders");
-  if (raw.startsWith("/") || raw.startsWith("~") || /^[a-z]:/i.test(raw))
-    throw new FilePathError("path must be relative (no leading /, ~ or drive letter)");
+  if (raw.startsWith("/") || raw.startsWith("~") || /^[a-z]:/i.test(raw)) throw new FilePathError("path must be relative (no leading /, ~ or drive letter)");
   const segments = raw.split("/").filter((s) => s !== "" && s !== ".");
   if (segments.some((s) => s === "..")) throw new FilePathError("path must not contain '..'");
   const enc = new TextEncoder();
-  if (segments.some((s) => enc.encode(s).length > MAX_SEGMENT_BYTES))
-    throw new FilePathError(`a path segment is over ${MAX_SEGMENT_BYTES} bytes`);
+  if (segments.some((s) => enc.encode(s).length > MAX_SEGMENT_BYTES)) throw new FilePathError(`a path segment is over ${MAX_SEGMENT_BYTES} bytes`);
   const path = segments.join("/");
   if (enc.encode(path).length > MAX_PATH_BYTES) throw new FilePathError(`path is over ${MAX_PATH_BYTES} bytes`);
   if (!path && !opts.allowEmpty) throw new FilePathError("path is empty");

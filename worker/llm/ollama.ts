@@ -27,8 +27,7 @@ type OllamaChatResponse = {
 };
 
 /** The context window a request needs: prompt estimate + reply room, rounded up to 2k, bounded. */
-export const numCtxFor = (estimate: number) =>
-  Math.min(MAX_CTX, Math.max(MIN_CTX, Math.ceil((estimate + OUTPUT_TOKENS) / 2048) * 2048));
+export const numCtxFor = (estimate: number) => Math.min(MAX_CTX, Math.max(MIN_CTX, Math.ceil((estimate + OUTPUT_TOKENS) / 2048) * 2048));
 
 function parseArgs(s: string): Record<string, unknown> {
   try {
@@ -85,13 +84,16 @@ export class OllamaProvider implements LlmProvider {
       stream: false,
       options: { num_ctx: numCtxFor(estimate) },
     };
-    const res = await withRetry(async () => {
-      try {
-        return await this.client.post<OllamaChatResponse>("/api/chat", { body, signal: req.signal });
-      } catch (e) {
-        throw classify(e, this.name, this.model);
-      }
-    }, { signal: req.signal });
+    const res = await withRetry(
+      async () => {
+        try {
+          return await this.client.post<OllamaChatResponse>("/api/chat", { body, signal: req.signal });
+        } catch (e) {
+          throw classify(e, this.name, this.model);
+        }
+      },
+      { signal: req.signal },
+    );
     const text = res.message?.content?.trim() ? res.message.content : null;
     let toolCalls = (res.message?.tool_calls ?? []).map((t, i) => ({
       id: `call_${i}_${crypto.randomUUID().slice(0, 8)}`,
@@ -101,7 +103,10 @@ export class OllamaProvider implements LlmProvider {
     let leaked = false;
     if (req.toolChoice === "none") toolCalls = [];
     else if (!toolCalls.length && req.tools.length) {
-      toolCalls = recoverLeakedToolCalls(text, req.tools.map((t) => t.function.name));
+      toolCalls = recoverLeakedToolCalls(
+        text,
+        req.tools.map((t) => t.function.name),
+      );
       leaked = toolCalls.length > 0;
     }
     const prompt = res.prompt_eval_count ?? 0;
@@ -133,7 +138,10 @@ export class OllamaProvider implements LlmProvider {
       // Servers older than 0.6.4 do not report capabilities: ask the model itself.
       if (!show.capabilities) return sampleToolCall(this, signal);
       if (!show.capabilities.includes("tools"))
-        return { ok: false, reason: `ollama model ${this.model} does not support tool calling (capabilities: ${show.capabilities.join(", ")}): pick a model with the "tools" capability, e.g. qwen3` };
+        return {
+          ok: false,
+          reason: `ollama model ${this.model} does not support tool calling (capabilities: ${show.capabilities.join(", ")}): pick a model with the "tools" capability, e.g. qwen3`,
+        };
       return { ok: true };
     } catch (e) {
       return { ok: false, reason: classify(e, this.name, this.model).message };

@@ -41,7 +41,8 @@ export class OpenAICompatibleProvider implements LlmProvider {
   ) {
     const key = name === "openai" ? env.OPENAI_API_KEY : env.OPENROUTER_API_KEY;
     if (!key) throw new LlmError(`${name} model ${model}: no API key: set ${name.toUpperCase()}_API_KEY`, true);
-    this.baseURL = (name === "openai" ? env.OPENAI_BASE_URL : env.OPENROUTER_BASE_URL) || (name === "openai" ? "https://api.openai.com/v1" : OPENROUTER_DEFAULT);
+    this.baseURL =
+      (name === "openai" ? env.OPENAI_BASE_URL : env.OPENROUTER_BASE_URL) || (name === "openai" ? "https://api.openai.com/v1" : OPENROUTER_DEFAULT);
     this.client = new OpenAI({
       apiKey: key,
       baseURL: this.baseURL,
@@ -53,30 +54,33 @@ export class OpenAICompatibleProvider implements LlmProvider {
   }
 
   async complete(req: CompleteRequest): Promise<Completion> {
-    return withRetry(async () => {
-      try {
-        const res = await this.client.chat.completions.create(
-          {
-            model: this.model,
-            messages: toOpenAIMessages(req.messages),
-            ...(req.tools.length ? { tools: req.tools, ...(req.toolChoice ? { tool_choice: req.toolChoice } : {}) } : {}),
-          },
-          { signal: req.signal },
-        );
-        const msg = res.choices[0]?.message;
-        if (!msg) throw new LlmError(`${this.name} model ${this.model}: the reply has no choices`, false);
-        const toolCalls = (msg.tool_calls ?? []).flatMap((t) =>
-          t.type === "function" ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments ?? "" }] : [],
-        );
-        return {
-          text: msg.content ?? null,
-          toolCalls,
-          usage: { prompt: res.usage?.prompt_tokens ?? 0, completion: res.usage?.completion_tokens ?? 0 },
-        };
-      } catch (e) {
-        throw classify(e, this.name, this.model);
-      }
-    }, { signal: req.signal });
+    return withRetry(
+      async () => {
+        try {
+          const res = await this.client.chat.completions.create(
+            {
+              model: this.model,
+              messages: toOpenAIMessages(req.messages),
+              ...(req.tools.length ? { tools: req.tools, ...(req.toolChoice ? { tool_choice: req.toolChoice } : {}) } : {}),
+            },
+            { signal: req.signal },
+          );
+          const msg = res.choices[0]?.message;
+          if (!msg) throw new LlmError(`${this.name} model ${this.model}: the reply has no choices`, false);
+          const toolCalls = (msg.tool_calls ?? []).flatMap((t) =>
+            t.type === "function" ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments ?? "" }] : [],
+          );
+          return {
+            text: msg.content ?? null,
+            toolCalls,
+            usage: { prompt: res.usage?.prompt_tokens ?? 0, completion: res.usage?.completion_tokens ?? 0 },
+          };
+        } catch (e) {
+          throw classify(e, this.name, this.model);
+        }
+      },
+      { signal: req.signal },
+    );
   }
 
   async checkToolCalling(signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {

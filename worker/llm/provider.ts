@@ -59,8 +59,7 @@ export class LlmError extends Error {
 }
 
 /** Estimated tokens of a request: chars / 4, the same rule the context bound uses. */
-export const estimateTokens = (messages: Message[], tools: ToolSpec[] = []) =>
-  Math.ceil((JSON.stringify(messages).length + JSON.stringify(tools).length) / 4);
+export const estimateTokens = (messages: Message[], tools: ToolSpec[] = []) => Math.ceil((JSON.stringify(messages).length + JSON.stringify(tools).length) / 4);
 
 export type ProviderConfig = { provider: ProviderName; model: string };
 

@@ -37,12 +37,9 @@ export function classify(err: unknown, provider: ProviderName, model: string): L
   if (err instanceof APIError && typeof err.status === "number") {
     const s = err.status;
     const detail = err.message.slice(0, 300);
-    if (s === 401 || s === 403)
-      return new LlmError(`${who}: the provider refused the credentials (HTTP ${s}): check ${FIX[provider].key}. ${detail}`, true);
-    if (s === 404)
-      return new LlmError(`${who}: model or endpoint not found (HTTP 404): check ${FIX[provider].model} and the base URL. ${detail}`, true);
-    if (s === 429 || s >= 500 || s === 408)
-      return new LlmError(`${who}: HTTP ${s} ${detail}`, false, retryAfterMs(err.headers as Headers | undefined));
+    if (s === 401 || s === 403) return new LlmError(`${who}: the provider refused the credentials (HTTP ${s}): check ${FIX[provider].key}. ${detail}`, true);
+    if (s === 404) return new LlmError(`${who}: model or endpoint not found (HTTP 404): check ${FIX[provider].model} and the base URL. ${detail}`, true);
+    if (s === 429 || s >= 500 || s === 408) return new LlmError(`${who}: HTTP ${s} ${detail}`, false, retryAfterMs(err.headers as Headers | undefined));
     return new LlmError(`${who}: request refused (HTTP ${s}): ${detail}`, true);
   }
   if (err instanceof APIConnectionError || err instanceof TypeError)

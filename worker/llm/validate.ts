@@ -23,12 +23,7 @@ function baseUrlOf(env: Env, p: ProviderName) {
   return { openai: env.OPENAI_BASE_URL, openrouter: env.OPENROUTER_BASE_URL, ollama: env.OLLAMA_BASE_URL }[p] ?? "";
 }
 
-export async function validateLlm(
-  env: Env,
-  goal?: Pick<GoalRow, "params"> | null,
-  override?: Partial<ProviderConfig>,
-  now = Date.now(),
-): Promise<Validation> {
+export async function validateLlm(env: Env, goal?: Pick<GoalRow, "params"> | null, override?: Partial<ProviderConfig>, now = Date.now()): Promise<Validation> {
   let cfg: ProviderConfig;
   try {
     cfg = configFor(env, goal, override);

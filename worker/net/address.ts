@@ -70,7 +70,7 @@ const BLOCKED_V4: [number, number, string][] = [
 function classifyV4(addr: number): string | null {
   for (const [base, bits, why] of BLOCKED_V4) {
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if (((addr & mask) >>> 0) === base) return why;
+    if ((addr & mask) >>> 0 === base) return why;
   }
   return null;
 }
@@ -103,7 +103,8 @@ function classifyV6(g: number[]): string | null {
   return null;
 }
 
-const INTERNAL_NAMES = /^(localhost|localhost\.localdomain|ip6-localhost|ip6-loopback|metadata|metadata\.google\.internal|instance-data|kubernetes(\.default(\.svc)?)?)$/;
+const INTERNAL_NAMES =
+  /^(localhost|localhost\.localdomain|ip6-localhost|ip6-loopback|metadata|metadata\.google\.internal|instance-data|kubernetes(\.default(\.svc)?)?)$/;
 const INTERNAL_SUFFIXES = /\.(localhost|local|internal|intranet|lan|home|home\.arpa|corp|localdomain|in-addr\.arpa|ip6\.arpa)$/;
 
 /** Why `host` (a URL hostname) is not a public destination, or null when it is. */

@@ -21,8 +21,7 @@ const CROSS_ORIGIN_HEADERS = new Set(["accept", "accept-language", "user-agent"]
 /** Headers that describe a request body; they go when a redirect turns the request into a bodiless GET. */
 const BODY_HEADERS = new Set(["content-type", "content-length", "content-encoding", "content-language", "content-location"]);
 
-const keepOnly = (h: Record<string, string>, keep: (name: string) => boolean) =>
-  Object.fromEntries(Object.entries(h).filter(([name]) => keep(name)));
+const keepOnly = (h: Record<string, string>, keep: (name: string) => boolean) => Object.fromEntries(Object.entries(h).filter(([name]) => keep(name)));
 
 /** A request the policy refuses (never sent). The message is safe to show the model. */
 export class EgressError extends Error {}
@@ -67,18 +66,18 @@ export function checkUrl(raw: string | URL, policy: EgressPolicy): URL {
   } catch {
     throw new EgressError(`not a valid URL: ${String(raw).slice(0, 200)}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new EgressError(`refused ${url.protocol} URL: only http and https are allowed`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new EgressError(`refused ${url.protocol} URL: only http and https are allowed`);
   if (url.username || url.password) throw new EgressError("refused a URL with credentials in it");
   const host = url.hostname;
   if (!policy.allowPrivate) {
     const why = privateHostReason(host);
     if (why) throw new EgressError(`refused ${host}: ${why} address (private networks are not reachable)`);
   }
-  if (policy.deniedDomains?.some((d) => domainMatches(url, d, true)))
-    throw new EgressError(`refused ${url.host}: the goal's deniedDomains block it`);
+  if (policy.deniedDomains?.some((d) => domainMatches(url, d, true))) throw new EgressError(`refused ${url.host}: the goal's deniedDomains block it`);
   if (policy.allowedDomains?.length && !policy.allowedDomains.some((d) => domainMatches(url, d)))
-    throw new EgressError(`refused ${url.host}: not in the goal's allowedDomains (${policy.allowedDomains.join(", ")}; a domain without :port covers ports 80 and 443 only)`);
+    throw new EgressError(
+      `refused ${url.host}: not in the goal's allowedDomains (${policy.allowedDomains.join(", ")}; a domain without :port covers ports 80 and 443 only)`,
+    );
   return url;
 }
 

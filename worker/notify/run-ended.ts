@@ -77,7 +77,10 @@ export async function notifyRunEnded(env: Env, runId: string): Promise<void> {
   if (!run || (run.notifiedAt !== null && run.notifiedAt > 0) || !NOTIFIED_STATUSES.includes(run.status)) return;
   const goal = await getGoal(db, run.goalId);
   if (!goal?.webhookUrl) {
-    await db.update(runs).set({ notifiedAt: Date.now() }).where(and(eq(runs.id, runId), isNull(runs.notifiedAt)));
+    await db
+      .update(runs)
+      .set({ notifiedAt: Date.now() })
+      .where(and(eq(runs.id, runId), isNull(runs.notifiedAt)));
     return;
   }
   const claimedAt = Date.now();
@@ -92,8 +95,7 @@ export async function notifyRunEnded(env: Env, runId: string): Promise<void> {
     // The goal's webhook URL is its owner's setting: only the private-network rule applies to it.
     delivery = await deliverWebhook(env, { url: goal.webhookUrl, id, body, policy: egressPolicy(env) }, { attempts: 4, backoffMs: 1000 });
   }
-  if (!delivery.delivered)
-    console.warn(JSON.stringify({ at: "notify", runId, webhookId: id, host, error: delivery.error, attempts: delivery.attempts }));
+  if (!delivery.delivered) console.warn(JSON.stringify({ at: "notify", runId, webhookId: id, host, error: delivery.error, attempts: delivery.attempts }));
   // Delivered or given up on: either way this run's notification is settled, and recorded once.
   await settle(env, runId, claimedAt, {
     type: `run.${run.status}`,

@@ -10,11 +10,7 @@ export const overlapOf = (g: GoalRow): Overlap => g.params.overlap ?? "skip";
  * The id of another unfinished run of the goal, if any. `earlierThan` keeps only runs created
  * before that run (run ids are time-ordered), which makes `queue` first-in, first-out.
  */
-export async function activeRunOf(
-  db: Db,
-  goalId: string,
-  opts: { except?: string; earlierThan?: string; includePending: boolean },
-): Promise<string | null> {
+export async function activeRunOf(db: Db, goalId: string, opts: { except?: string; earlierThan?: string; includePending: boolean }): Promise<string | null> {
   const statuses = opts.includePending ? (["running", "pending"] as const) : (["running"] as const);
   const row = await db
     .select({ id: runs.id })

@@ -37,7 +37,10 @@ export function reaperPolicyFrom(env: Env): ReaperPolicy {
 export async function reapStaleRuns(env: Env, now: number, policy: ReaperPolicy): Promise<ReapStats> {
   const { failed, requeued } = await reapQuery(env.DB, now, policy);
   // The rows are committed first: a lost send leaves the run stale again, and the next tick retries.
-  await enqueueRuns(env.RUNS, requeued.map((r) => ({ runId: r.id, goalId: r.goalId })));
+  await enqueueRuns(
+    env.RUNS,
+    requeued.map((r) => ({ runId: r.id, goalId: r.goalId })),
+  );
   // A failed run owes its completion webhook (run.failed), delivered at most once per run.
   const sent = await Promise.allSettled(failed.map((r) => notifyRunEnded(env, r.id)));
   for (const s of sent) if (s.status === "rejected") console.error(JSON.stringify({ msg: "reaper.notify_failed", error: String(s.reason) }));

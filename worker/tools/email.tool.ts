@@ -28,9 +28,7 @@ export function emailLimited(env: Env): string | null {
 
 /** The goal's own list when it has one, else EMAIL_ALLOWED_RECIPIENTS (addresses or "@domain"). */
 export function allowedRecipients(env: Env, goal: GoalRow): string[] {
-  const list = goal.params.emailRecipients?.length
-    ? goal.params.emailRecipients
-    : (env.EMAIL_ALLOWED_RECIPIENTS ?? "").split(",");
+  const list = goal.params.emailRecipients?.length ? goal.params.emailRecipients : (env.EMAIL_ALLOWED_RECIPIENTS ?? "").split(",");
   return list.map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 

@@ -67,7 +67,11 @@ export const fetchPageTool = () =>
       try {
         res = await guardedFetch(
           url,
-          { signal: ctx.signal, maxBytes: MAX_DOWNLOAD_BYTES, headers: { accept: "text/html,application/xhtml+xml,text/*;q=0.9,application/json;q=0.8,*/*;q=0.5" } },
+          {
+            signal: ctx.signal,
+            maxBytes: MAX_DOWNLOAD_BYTES,
+            headers: { accept: "text/html,application/xhtml+xml,text/*;q=0.9,application/json;q=0.8,*/*;q=0.5" },
+          },
           egressPolicy(ctx.env, ctx.goal),
         );
       } catch (e) {
@@ -76,8 +80,7 @@ export const fetchPageTool = () =>
       if (!res.ok) throw new ToolError(`${res.url} answered HTTP ${res.status}`);
       const type = res.headers.get("content-type");
       const kind = contentKind(type, res.body);
-      if (kind === "binary")
-        throw new ToolError(`${res.url} is ${type ?? "binary data"}: only HTML, text, markdown, JSON and XML can be read`);
+      if (kind === "binary") throw new ToolError(`${res.url} is ${type ?? "binary data"}: only HTML, text, markdown, JSON and XML can be read`);
       let title = "";
       let text: string;
       if (kind === "html") ({ title, text } = htmlToText(decode(res.body, type, true), res.url));

@@ -30,8 +30,7 @@ export const writeFileTool = () =>
     execute: async ({ path, content }, ctx) => {
       const rel = safePath(path);
       const bytes = new TextEncoder().encode(content);
-      if (bytes.byteLength > MAX_FILE_BYTES)
-        throw new ToolError(`content is ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes per file`);
+      if (bytes.byteLength > MAX_FILE_BYTES) throw new ToolError(`content is ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes per file`);
       const contentType = contentTypeFor(rel);
       const obj = await ctx.env.ARTIFACTS.put(goalPrefix(ctx.goal.id) + rel, bytes, {
         httpMetadata: { contentType },
@@ -60,7 +59,7 @@ export const readFileTool = () =>
 export const listFilesTool = () =>
   defineTool({
     name: "list_files",
-    description: "List the files in this goal's storage, optionally under a folder prefix such as \"reports/\".",
+    description: 'List the files in this goal\'s storage, optionally under a folder prefix such as "reports/".',
     input: z.object({ prefix: z.string().max(1024).optional().describe('Folder or name prefix, e.g. "reports/"') }),
     execute: async ({ prefix }, ctx) => {
       const base = goalPrefix(ctx.goal.id);

@@ -11,18 +11,70 @@
  */
 // Chrome and non-content: their whole subtree is dropped.
 const SKIP_TAGS = new Set([
-  "script", "style", "noscript", "template", "svg", "iframe", "object", "canvas", "nav", "footer", "aside",
-  "form", "button", "select", "textarea", "dialog",
+  "script",
+  "style",
+  "noscript",
+  "template",
+  "svg",
+  "iframe",
+  "object",
+  "canvas",
+  "nav",
+  "footer",
+  "aside",
+  "form",
+  "button",
+  "select",
+  "textarea",
+  "dialog",
 ]);
 const SKIP_NAMES = /(^|[\s_-])(cookie|consent|sidebar|advert|ads|share|social|newsletter|related)([\s_-]|$)/i;
-const BLOCK = new Set(["p", "div", "section", "article", "main", "blockquote", "table", "figure", "figcaption", "dl", "dt", "dd", "address", "details", "summary"]);
+const BLOCK = new Set([
+  "p",
+  "div",
+  "section",
+  "article",
+  "main",
+  "blockquote",
+  "table",
+  "figure",
+  "figcaption",
+  "dl",
+  "dt",
+  "dd",
+  "address",
+  "details",
+  "summary",
+]);
 const MAIN = new Set(["main", "article"]);
 const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]);
 
 const ENTITIES: Record<string, string> = {
-  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", mdash: "—", ndash: "–", hellip: "…", rsquo: "’",
-  lsquo: "‘", ldquo: "“", rdquo: "”", copy: "©", reg: "®", trade: "™", middot: "·", bull: "•", laquo: "«",
-  raquo: "»", euro: "€", pound: "£", times: "×", deg: "°", shy: "",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  mdash: "—",
+  ndash: "–",
+  hellip: "…",
+  rsquo: "’",
+  lsquo: "‘",
+  ldquo: "“",
+  rdquo: "”",
+  copy: "©",
+  reg: "®",
+  trade: "™",
+  middot: "·",
+  bull: "•",
+  laquo: "«",
+  raquo: "»",
+  euro: "€",
+  pound: "£",
+  times: "×",
+  deg: "°",
+  shy: "",
 };
 
 export function decodeEntities(s: string): string {

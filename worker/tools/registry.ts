@@ -31,7 +31,5 @@ export function allTools(): Tool[] {
 /** The goal's tools: its `allowedTools` (all when unset) that are configured here; `finish` always. */
 export function toolsFor(goal: GoalRow, env: Env): Tool[] {
   const allowed = goal.params.allowedTools;
-  return allTools().filter(
-    (t) => t.name === "finish" || ((!allowed || allowed.includes(t.name)) && !t.notConfigured?.(env)),
-  );
+  return allTools().filter((t) => t.name === "finish" || ((!allowed || allowed.includes(t.name)) && !t.notConfigured?.(env)));
 }

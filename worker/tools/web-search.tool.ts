@@ -22,7 +22,8 @@ async function call(env: Env, name: string, url: string, init: { method?: string
   } catch (e) {
     throw new ToolError(redactSecrets(env, `search provider ${name} is unreachable: ${(e as Error).message}`));
   }
-  if (!res.ok) throw new ToolError(`search provider ${name} answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? " (check its API key)" : ""}`);
+  if (!res.ok)
+    throw new ToolError(`search provider ${name} answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? " (check its API key)" : ""}`);
   try {
     return JSON.parse(res.text()) as Record<string, unknown>;
   } catch {
@@ -37,7 +38,9 @@ const PROVIDERS: Record<string, Provider> = {
       const url = new URL("search", env.SEARXNG_URL.replace(/\/?$/, "/"));
       url.search = new URLSearchParams({ q, format: "json" }).toString();
       const body = await call(env, "searxng", url.toString(), { headers: { accept: "application/json" } }, signal);
-      return results(body.results).slice(0, limit).map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.content) }));
+      return results(body.results)
+        .slice(0, limit)
+        .map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.content) }));
     },
   },
   brave: {
@@ -48,7 +51,9 @@ const PROVIDERS: Record<string, Provider> = {
       const headers = { accept: "application/json", "x-subscription-token": env.BRAVE_API_KEY };
       const body = await call(env, "brave", url.toString(), { headers }, signal);
       const web = (body.web ?? {}) as Record<string, unknown>;
-      return results(web.results).slice(0, limit).map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.description) }));
+      return results(web.results)
+        .slice(0, limit)
+        .map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.description) }));
     },
   },
   tavily: {
@@ -57,7 +62,9 @@ const PROVIDERS: Record<string, Provider> = {
       const url = new URL("/search", env.TAVILY_BASE_URL || "https://api.tavily.com");
       const headers = { "content-type": "application/json", authorization: `Bearer ${env.TAVILY_API_KEY}` };
       const body = await call(env, "tavily", url.toString(), { method: "POST", headers, body: JSON.stringify({ query: q, max_results: limit }) }, signal);
-      return results(body.results).slice(0, limit).map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.content) }));
+      return results(body.results)
+        .slice(0, limit)
+        .map((r) => ({ title: str(r.title), url: str(r.url), snippet: str(r.content) }));
     },
   },
 };
@@ -109,13 +116,14 @@ export function searchLimited(env: Env): Promise<string | null> | null {
   return result;
 }
 
-const clean = (s: string) => decodeEntities(s.replace(/<[^>]*>/g, "")).replace(/\s+/g, " ").trim();
+const clean = (s: string) =>
+  decodeEntities(s.replace(/<[^>]*>/g, ""))
+    .replace(/\s+/g, " ")
+    .trim();
 const trim = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimEnd()}…` : s);
 
 export function formatResults(rs: SearchResult[]): string {
-  return rs
-    .map((r, i) => `${i + 1}. ${trim(clean(r.title) || "(untitled)", 200)}\n   ${r.url}\n   ${trim(clean(r.snippet), SNIPPET_CHARS)}`)
-    .join("\n");
+  return rs.map((r, i) => `${i + 1}. ${trim(clean(r.title) || "(untitled)", 200)}\n   ${r.url}\n   ${trim(clean(r.snippet), SNIPPET_CHARS)}`).join("\n");
 }
 
 /** The results' URLs (each on its own line under its title, see formatResults): not titles or snippets, which may echo the query. */
@@ -137,9 +145,7 @@ export const webSearchTool = () =>
     execute: async ({ query, limit }, ctx) => {
       const why = searchNotConfigured(ctx.env);
       if (why) throw new ToolError(`web search is not configured: ${why}`);
-      const found = (await PROVIDERS[ctx.env.SEARCH_PROVIDER].search(ctx.env, query, limit ?? 8, ctx.signal)).filter(
-        (r) => /^https?:\/\//.test(r.url),
-      );
+      const found = (await PROVIDERS[ctx.env.SEARCH_PROVIDER].search(ctx.env, query, limit ?? 8, ctx.signal)).filter((r) => /^https?:\/\//.test(r.url));
       if (!found.length) return { text: `No results for "${query}".` };
       return { text: wrapUntrusted(`web search (${ctx.env.SEARCH_PROVIDER})`, formatResults(found)) };
     },

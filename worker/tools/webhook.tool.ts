@@ -49,8 +49,7 @@ export const sendWebhookTool = () =>
         timestamp: new Date().toISOString(),
         data: { goalId: ctx.goal.id, runId: ctx.runId, payload },
       });
-      if (new TextEncoder().encode(body).byteLength > MAX_BODY_BYTES)
-        throw new ToolError(`payload is over ${MAX_BODY_BYTES / 1024} KB`);
+      if (new TextEncoder().encode(body).byteLength > MAX_BODY_BYTES) throw new ToolError(`payload is over ${MAX_BODY_BYTES / 1024} KB`);
       // Stable per step: a step replayed after a restart re-sends with the same id and the receiver dedupes.
       const id = `msg_${ctx.runId}_${ctx.stepNo}`;
       // The goal's own webhook URL was set by its owner, not the model: the domain lists do not apply to it.

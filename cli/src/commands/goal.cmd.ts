@@ -32,7 +32,11 @@ export const positiveInt = (v: string) => {
 };
 // Spelled out, not imported from schemas.ts: a value import from it would load zod at startup.
 const GOAL_STATUSES = ["active", "paused", "archived"] satisfies Goal["status"][];
-const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 function goalOptions(cmd: Command): Command {
@@ -56,7 +60,12 @@ function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
   if (f.model) params.model = f.model;
   if (f.overlap) params.overlap = f.overlap;
   // A list flag replaces the list; an empty one ("") removes it (all tools; EMAIL_ALLOWED_RECIPIENTS; no domain rule).
-  const lists = [["allowedTools", f.tools], ["emailRecipients", f.emailTo], ["allowedDomains", f.allowDomains], ["deniedDomains", f.denyDomains]] as const;
+  const lists = [
+    ["allowedTools", f.tools],
+    ["emailRecipients", f.emailTo],
+    ["allowedDomains", f.allowDomains],
+    ["deniedDomains", f.denyDomains],
+  ] as const;
   for (const [key, value] of lists) {
     if (value?.length) params[key] = value;
     else if (value) delete params[key];
@@ -68,8 +77,19 @@ function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
 async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown): Promise<T> {
   const parsed = (await loadValidation())[schema].safeParse(body);
   if (parsed.success) return parsed.data as T;
-  const fieldName: Record<string, string> = { "schedule.cron": "--schedule", "schedule.timezone": "--timezone", webhookUrl: "--webhook", "params.stepBudget": "--step-budget", "params.model": "--model" };
-  const listFlag: Record<string, string> = { allowedTools: "--tools", emailRecipients: "--email-to", allowedDomains: "--allow-domains", deniedDomains: "--deny-domains" };
+  const fieldName: Record<string, string> = {
+    "schedule.cron": "--schedule",
+    "schedule.timezone": "--timezone",
+    webhookUrl: "--webhook",
+    "params.stepBudget": "--step-budget",
+    "params.model": "--model",
+  };
+  const listFlag: Record<string, string> = {
+    allowedTools: "--tools",
+    emailRecipients: "--email-to",
+    allowedDomains: "--allow-domains",
+    deniedDomains: "--deny-domains",
+  };
   const msg = parsed.error.issues
     .map((i) => {
       const path = i.path.map(String).join(".");
@@ -89,10 +109,16 @@ async function previewFires(cron: string, timezone: string) {
 
 export function registerGoal(program: Command): void {
   const goal = program.command("goal").description("create and manage goals");
-  examples(goal, ["async-agent goal create --objective \"Collect top AI news\" --schedule \"0 16 * * 5\"", "async-agent goal list", "async-agent goal run <id> --watch"]);
+  examples(goal, [
+    'async-agent goal create --objective "Collect top AI news" --schedule "0 16 * * 5"',
+    "async-agent goal list",
+    "async-agent goal run <id> --watch",
+  ]);
 
   examples(
-    goalOptions(goal.command("create").argument("[objective]", "what the agent should achieve").description("create a goal (prompts for what is missing on a terminal)")),
+    goalOptions(
+      goal.command("create").argument("[objective]", "what the agent should achieve").description("create a goal (prompts for what is missing on a terminal)"),
+    ),
     [
       'async-agent goal create --objective "Collect top AI news, summarize by category, and email me" --schedule "0 16 * * 5" --webhook "https://hooks.example.com/notify"',
       'async-agent goal create "Check the status page of example.com" --schedule "*/30 * * * *" --timezone Europe/Berlin --step-budget 5',
@@ -124,7 +150,10 @@ export function registerGoal(program: Command): void {
     });
   });
 
-  examples(goal.command("list").description("list goals, newest first"), ["async-agent goal list --status active", "async-agent goal list --all --json | jq -r '.items[].id'"])
+  examples(goal.command("list").description("list goals, newest first"), [
+    "async-agent goal list --status active",
+    "async-agent goal list --all --json | jq -r '.items[].id'",
+  ])
     .addOption(new Option("--status <status>", "only goals with this status").choices(GOAL_STATUSES))
     .option("--limit <n>", "how many (max 100; with --all, per request)", positiveInt, 20)
     .option("--all", "every goal, following the pages")
@@ -157,7 +186,10 @@ export function registerGoal(program: Command): void {
     goalOptions(goal.command("update").argument("<id>", "goal id").description("change a goal (only the flags given)"))
       .option("--no-schedule", "remove the schedule (runs only on demand)")
       .option("--no-webhook", "remove the webhook")
-      .addHelpText("after", '\nAn empty list clears it: --email-to "" (back to EMAIL_ALLOWED_RECIPIENTS), --allow-domains "", --deny-domains "", --tools "" (all).'),
+      .addHelpText(
+        "after",
+        '\nAn empty list clears it: --email-to "" (back to EMAIL_ALLOWED_RECIPIENTS), --allow-domains "", --deny-domains "", --tools "" (all).',
+      ),
     [
       'async-agent goal update goal_01J… --schedule "0 9 * * 1-5" --timezone America/New_York',
       "async-agent goal update goal_01J… --no-schedule",
@@ -188,7 +220,9 @@ export function registerGoal(program: Command): void {
     });
   });
 
-  examples(goal.command("delete").argument("<id>", "goal id").description("delete a goal with its runs, outputs, memories and files"), ["async-agent goal delete goal_01J… --yes"])
+  examples(goal.command("delete").argument("<id>", "goal id").description("delete a goal with its runs, outputs, memories and files"), [
+    "async-agent goal delete goal_01J… --yes",
+  ])
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (id: string, f: { yes?: boolean }, cmd: Command) => {
       const { p, client } = await contextFor(cmd);
@@ -205,14 +239,16 @@ export function registerGoal(program: Command): void {
     ["pause", "stop a goal from firing"],
     ["resume", "let a paused goal fire again (next fire time from now)"],
   ] as const) {
-    examples(goal.command(verb).argument("<id>", "goal id").description(help), [`async-agent goal ${verb} goal_01J…`]).action(async (id: string, _f: unknown, cmd: Command) => {
-      const { p, client } = await contextFor(cmd);
-      const g = verb === "pause" ? await client.pauseGoal(id) : await client.resumeGoal(id);
-      p.result(g, () => {
-        p.success(`${verb === "pause" ? "paused" : "resumed"} goal ${p.c.bold(g.id)}`);
-        if (verb === "resume") fireTimes(p, g.nextFireTimes);
-      });
-    });
+    examples(goal.command(verb).argument("<id>", "goal id").description(help), [`async-agent goal ${verb} goal_01J…`]).action(
+      async (id: string, _f: unknown, cmd: Command) => {
+        const { p, client } = await contextFor(cmd);
+        const g = verb === "pause" ? await client.pauseGoal(id) : await client.resumeGoal(id);
+        p.result(g, () => {
+          p.success(`${verb === "pause" ? "paused" : "resumed"} goal ${p.c.bold(g.id)}`);
+          if (verb === "resume") fireTimes(p, g.nextFireTimes);
+        });
+      },
+    );
   }
 
   examples(goal.command("run").argument("<id>", "goal id").description("run a goal now"), ["async-agent goal run goal_01J… --watch"])

@@ -12,7 +12,7 @@ export function registerInit(program: Command): void {
   examples(program.command("init").description("connect the CLI to your Worker: checks /health and the token, then saves them"), [
     "async-agent init",
     "async-agent init --url http://127.0.0.1:8787 --token dev-token-change-me",
-    "async-agent init --url https://async-agent.example.workers.dev --token \"$API_TOKEN\"",
+    'async-agent init --url https://async-agent.example.workers.dev --token "$API_TOKEN"',
   ]).action(async (_f: unknown, cmd: Command) => {
     const flags = flagsOf(cmd);
     const p = new Printer(!!flags.json);
@@ -32,7 +32,8 @@ export function registerInit(program: Command): void {
     try {
       await client.listGoals({ limit: 1 });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) throw new ApiError(401, e.code, `token rejected by ${url}: it must equal the Worker's API_TOKEN`, e.requestId);
+      if (e instanceof ApiError && e.status === 401)
+        throw new ApiError(401, e.code, `token rejected by ${url}: it must equal the Worker's API_TOKEN`, e.requestId);
       throw e;
     }
     const path = await writeConfig({ ...saved, url, token });

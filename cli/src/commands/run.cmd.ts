@@ -16,7 +16,10 @@ export function registerRun(program: Command): void {
   const run = program.command("run").description("inspect, follow and cancel runs");
   examples(run, ["async-agent run list --goal goal_01J…", "async-agent run watch run_01J…", "async-agent run logs run_01J… --follow"]);
 
-  examples(run.command("list").description("list runs, newest first"), ["async-agent run list --status failed --limit 5", "async-agent run list --goal goal_01J… --json"])
+  examples(run.command("list").description("list runs, newest first"), [
+    "async-agent run list --status failed --limit 5",
+    "async-agent run list --goal goal_01J… --json",
+  ])
     .option("--goal <id>", "only runs of this goal")
     .addOption(new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES))
     .option("--limit <n>", "how many (max 100; with --all, per request)", positiveInt, 20)
@@ -31,24 +34,30 @@ export function registerRun(program: Command): void {
       });
     });
 
-  examples(run.command("show").argument("<id>", "run id").description("show a run, its summary and outputs"), ["async-agent run show run_01J…", "async-agent run show run_01J… --json | jq .summary"])
-    .action(async (id: string, _f: unknown, cmd: Command) => {
-      const { p, client } = await contextFor(cmd);
-      const [r, outputs] = await Promise.all([client.getRun(id), client.listOutputs(id)]);
-      p.result({ ...r, outputs: outputs.items }, (shown) => {
-        runDetail(p, shown);
-        if (shown.outputs.length) {
-          p.line();
-          p.line(p.c.bold("Outputs"));
-          for (const o of shown.outputs) {
-            const detail = o.path ?? (o.kind === "summary" || o.payload === null ? "" : oneLine(JSON.stringify(o.payload)));
-            p.line(`  ${o.kind.padEnd(8)} ${truncate(detail, p.width - 12)}`.trimEnd());
-          }
+  examples(run.command("show").argument("<id>", "run id").description("show a run, its summary and outputs"), [
+    "async-agent run show run_01J…",
+    "async-agent run show run_01J… --json | jq .summary",
+  ]).action(async (id: string, _f: unknown, cmd: Command) => {
+    const { p, client } = await contextFor(cmd);
+    const [r, outputs] = await Promise.all([client.getRun(id), client.listOutputs(id)]);
+    p.result({ ...r, outputs: outputs.items }, (shown) => {
+      runDetail(p, shown);
+      if (shown.outputs.length) {
+        p.line();
+        p.line(p.c.bold("Outputs"));
+        for (const o of shown.outputs) {
+          const detail = o.path ?? (o.kind === "summary" || o.payload === null ? "" : oneLine(JSON.stringify(o.payload)));
+          p.line(`  ${o.kind.padEnd(8)} ${truncate(detail, p.width - 12)}`.trimEnd());
         }
-      });
+      }
     });
+  });
 
-  examples(run.command("logs").argument("<id>", "run id").description("print a run's steps: thought, tool, input, observation"), ["async-agent run logs run_01J…", "async-agent run logs run_01J… --follow", "async-agent run logs run_01J… --json | jq '.[].toolName'"])
+  examples(run.command("logs").argument("<id>", "run id").description("print a run's steps: thought, tool, input, observation"), [
+    "async-agent run logs run_01J…",
+    "async-agent run logs run_01J… --follow",
+    "async-agent run logs run_01J… --json | jq '.[].toolName'",
+  ])
     .option("-f, --follow", "keep printing new steps until the run ends")
     .action(async (id: string, f: { follow?: boolean }, cmd: Command) => {
       const ctx = await contextFor(cmd);
@@ -69,14 +78,18 @@ export function registerRun(program: Command): void {
       await watchRun(ctx, id, { after: steps.at(-1)?.stepNo ?? 0, detail: true });
     });
 
-  examples(run.command("watch").argument("<id>", "run id").description("follow a run live: each step as it finishes, then the summary"), ["async-agent run watch run_01J…", "async-agent run watch run_01J… --json  # one JSON event per line"])
+  examples(run.command("watch").argument("<id>", "run id").description("follow a run live: each step as it finishes, then the summary"), [
+    "async-agent run watch run_01J…",
+    "async-agent run watch run_01J… --json  # one JSON event per line",
+  ])
     .addHelpText("after", "\nExit code: 0 when the run completes, 1 when it fails or is cancelled, 130 on Ctrl-C (the run goes on).\n")
     .action(async (id: string, _f: unknown, cmd: Command) => watchRun(await contextFor(cmd), id));
 
-  examples(run.command("cancel").argument("<id>", "run id").description("ask a pending or running run to stop"), ["async-agent run cancel run_01J…"])
-    .action(async (id: string, _f: unknown, cmd: Command) => {
+  examples(run.command("cancel").argument("<id>", "run id").description("ask a pending or running run to stop"), ["async-agent run cancel run_01J…"]).action(
+    async (id: string, _f: unknown, cmd: Command) => {
       const { p, client } = await contextFor(cmd);
       const r = await client.cancelRun(id);
       p.result(r, () => p.success(`cancellation requested for run ${p.c.bold(r.id)} (${r.status})`));
-    });
+    },
+  );
 }

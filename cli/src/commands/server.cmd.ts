@@ -8,7 +8,10 @@ import { VERSION } from "../version";
 
 export function registerServer(program: Command): void {
   const server = program.command("server").description("the Worker this CLI talks to");
-  examples(server.command("status").description("health, readiness checks, LLM provider/model validation, version, latency"), ["async-agent server status", "async-agent server status --json | jq .ready.ok"])
+  examples(server.command("status").description("health, readiness checks, LLM provider/model validation, version, latency"), [
+    "async-agent server status",
+    "async-agent server status --json | jq .ready.ok",
+  ])
     .addHelpText("after", "\nExit code: 0 when the server is healthy and ready, 1 otherwise.\n")
     .action(async (_f: unknown, cmd: Command) => {
       const { p, client, config } = await contextFor(cmd);
@@ -33,7 +36,14 @@ export function registerServer(program: Command): void {
           ["health", mark(health.ok)],
           ["ready", mark(ready.ok)],
           ...Object.entries(ready.checks).map(([name, c]): [string, string] => [`  ${name}`, `${mark(c.ok)}${c.detail ? ` ${p.c.dim(c.detail)}` : ""}`]),
-          ["model", llm === null ? p.c.yellow(`not checked: no token (run \`${hint("init")}\`)`) : "provider" in llm ? `${mark(llm.ok)} ${llm.provider}/${llm.model}${llm.reason ? ` ${p.c.dim(llm.reason)}` : ""}` : `${mark(false)} ${p.c.dim(llm.reason)}`],
+          [
+            "model",
+            llm === null
+              ? p.c.yellow(`not checked: no token (run \`${hint("init")}\`)`)
+              : "provider" in llm
+                ? `${mark(llm.ok)} ${llm.provider}/${llm.model}${llm.reason ? ` ${p.c.dim(llm.reason)}` : ""}`
+                : `${mark(false)} ${p.c.dim(llm.reason)}`,
+          ],
         ]);
       });
       if (!ok) throw new SilentExit(EXIT.failure);

@@ -21,18 +21,18 @@ export function registerTools(program: Command): void {
     .addHelpText("after", "\nA tool that is not configured is hidden from agents; a limited one is offered but works in part.");
   examples(list, [
     "async-agent tools list",
-    "async-agent tools list --json | jq -r '.items[] | select(.state != \"ready\") | \"\\(.name): \\(.reason)\"'",
+    'async-agent tools list --json | jq -r \'.items[] | select(.state != "ready") | "\\(.name): \\(.reason)"\'',
   ]).action(async (_f: unknown, cmd: Command) => {
-      const { p, client } = await contextFor(cmd);
-      const res = await client.listTools();
-      p.result(res, ({ items }) =>
-        p.table(
-          ["TOOL", "STATE", "DETAILS"],
-          items.map((t) => {
-            const state = stateOf(t);
-            return [t.name, stateLabel(p, state), oneLine(state === "ready" ? t.description : (t.reason ?? ""))];
-          }),
-        ),
-      );
-    });
+    const { p, client } = await contextFor(cmd);
+    const res = await client.listTools();
+    p.result(res, ({ items }) =>
+      p.table(
+        ["TOOL", "STATE", "DETAILS"],
+        items.map((t) => {
+          const state = stateOf(t);
+          return [t.name, stateLabel(p, state), oneLine(state === "ready" ? t.description : (t.reason ?? ""))];
+        }),
+      ),
+    );
+  });
 }

@@ -29,8 +29,7 @@ const STREAM_QUERY_BUDGET = 400;
 const tags = ["runs"];
 
 /** The terminal event of a finished run; a skipped run never ran, which reads best as cancelled. */
-export const terminalEvent = (s: RunRow["status"]) =>
-  s === "completed" ? "run.completed" : s === "failed" ? "run.failed" : "run.cancelled";
+export const terminalEvent = (s: RunRow["status"]) => (s === "completed" ? "run.completed" : s === "failed" ? "run.failed" : "run.cancelled");
 
 export const runLive = newRouter()
   .openapi(
@@ -48,8 +47,7 @@ export const runLive = newRouter()
       const first = await runOr404(db, c.req.valid("param").id);
       const lastId = c.req.header("last-event-id")?.trim();
       let after = lastId === undefined || lastId === "" ? -1 : Number(lastId);
-      if (lastId !== "end" && lastId && !Number.isInteger(after))
-        throw new ApiError("validation_error", "Last-Event-ID: expected a step number or \"end\"");
+      if (lastId !== "end" && lastId && !Number.isInteger(after)) throw new ApiError("validation_error", 'Last-Event-ID: expected a step number or "end"');
       return streamSSE(c, async (stream) => {
         if (lastId === "end") return;
         if (after < 0) {
@@ -105,7 +103,11 @@ export const runLive = newRouter()
       tags,
       summary: "Cancel a run: it stops at its next safe point and ends `cancelled`",
       request: { params: IdParam },
-      responses: { 202: jsonContent(Run, "The run (still running until the agent stops it)"), ...errorResponses, 409: jsonContent(ErrorBody, "The run is already over") },
+      responses: {
+        202: jsonContent(Run, "The run (still running until the agent stops it)"),
+        ...errorResponses,
+        409: jsonContent(ErrorBody, "The run is already over"),
+      },
     }),
     async (c) => {
       const db = c.var.db;

@@ -57,8 +57,7 @@ export const runs = newRouter()
       const run = await runOr404(c.var.db, c.req.valid("param").id);
       const { cursor, limit } = c.req.valid("query");
       const afterStep = cursor === undefined ? undefined : Number(cursor);
-      if (afterStep !== undefined && !Number.isInteger(afterStep))
-        throw new ApiError("validation_error", "cursor: expected a step number");
+      if (afterStep !== undefined && !Number.isInteger(afterStep)) throw new ApiError("validation_error", "cursor: expected a step number");
       const page = await listSteps(c.var.db, run.id, { afterStep, limit });
       return c.json({ items: page.items.map(presentStep), nextCursor: page.nextCursor }, 200);
     },
@@ -89,8 +88,7 @@ export const runs = newRouter()
     }),
     async (c) => {
       const run = await runOr404(c.var.db, c.req.valid("param").id);
-      if (!isTerminal(run.status) && run.status !== "pending")
-        throw new ApiError("conflict", `run ${run.id} is ${run.status}: cancel it first`);
+      if (!isTerminal(run.status) && run.status !== "pending") throw new ApiError("conflict", `run ${run.id} is ${run.status}: cancel it first`);
       await deleteRunRows(c.var.db, run.id);
       return c.body(null, 204);
     },
