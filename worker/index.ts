@@ -1,6 +1,6 @@
 /** Wiring only: the API, the cron tick, the run queue consumer and the goal agent class. */
 import { app } from "./api/app";
-import type { Env } from "./context";
+import type { Env } from "./lib/env";
 import type { RunMessage } from "./queue/messages";
 import { consumeRuns } from "./queue/consumer";
 import { dispatchDueGoals } from "./scheduler/scheduled";

@@ -5,12 +5,13 @@
  */
 import { createParser } from "eventsource-parser";
 import type { Run, Step } from "../../worker/api/schemas";
+import { RUN_END_EVENTS, RUN_STARTED_EVENT, type RunEndEvent, STEP_EVENT } from "../../worker/domain/vocabulary";
 import { API_PREFIX, type ApiClient } from "./api-client";
 import { NetworkError } from "./errors";
 
-export type RunEvent = { type: "run.started"; run: Run } | { type: "step"; step: Step } | { type: "run.completed" | "run.failed" | "run.cancelled"; run: Run };
+export type RunEvent = { type: typeof RUN_STARTED_EVENT; run: Run } | { type: typeof STEP_EVENT; step: Step } | { type: RunEndEvent; run: Run };
 
-const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
+const TERMINAL = new Set<string>(RUN_END_EVENTS);
 const MAX_RECONNECTS = 5;
 /**
  * The server pings every 15 s, so a stream silent for longer is a dead connection that never closed
@@ -44,9 +45,9 @@ export async function* runEvents(client: ApiClient, runId: string, opts: { signa
         onEvent: (msg) => {
           if (msg.id !== undefined) lastId = msg.id;
           const data: unknown = JSON.parse(msg.data);
-          if (msg.event === "step") queue.push({ type: "step", step: data as Step });
-          else if (msg.event === "run.started") queue.push({ type: "run.started", run: data as Run });
-          else if (msg.event && TERMINAL.has(msg.event)) queue.push({ type: msg.event as "run.completed", run: data as Run });
+          if (msg.event === STEP_EVENT) queue.push({ type: STEP_EVENT, step: data as Step });
+          else if (msg.event === RUN_STARTED_EVENT) queue.push({ type: RUN_STARTED_EVENT, run: data as Run });
+          else if (msg.event && TERMINAL.has(msg.event)) queue.push({ type: msg.event as RunEndEvent, run: data as Run });
         },
       });
       const decoder = new TextDecoder();

@@ -4,4 +4,4 @@
  * input: `await import("./validation")` (the build inlines this module as a data: URL).
  */
 export { CreateGoal, UpdateGoal } from "../../worker/api/schemas";
-export { formatLocal, nextFireTimes } from "../../worker/scheduler/next-fire";
+export { formatLocal, nextFireTimes } from "../../worker/domain/next-fire";

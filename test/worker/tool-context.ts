@@ -1,6 +1,6 @@
 /** A real ToolContext for tool tests: the test env (optionally overridden), D1, a goal made via the API, a run. */
 import { env } from "cloudflare:workers";
-import type { Env } from "../../worker/context";
+import type { Env } from "../../worker/lib/env";
 import { dbFor } from "../../worker/db/client";
 import { getGoal } from "../../worker/db/goals";
 import { insertRun } from "../../worker/db/runs";

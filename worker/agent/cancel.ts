@@ -6,7 +6,8 @@
  */
 import { getAgentByName } from "agents";
 import { and, eq, inArray } from "drizzle-orm";
-import type { Db, Env } from "../context";
+import type { Db } from "../db/client";
+import type { Env } from "../lib/env";
 import { runs, type RunRow } from "../db/schema";
 import { cancelPending, requestCancel } from "./run-store";
 

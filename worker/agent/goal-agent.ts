@@ -6,7 +6,7 @@
  * run from its last checkpoint in a new fiber; it never starts over.
  */
 import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { dbFor } from "../db/client";
 import { providerFor } from "../llm/provider";
 import { redactSecrets } from "../lib/redact";

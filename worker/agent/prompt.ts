@@ -1,7 +1,7 @@
 /** The system prompt and opening message of a run. */
 import type { GoalRow, MemoryRow, RunRow } from "../db/schema";
 import type { Message } from "../llm/provider";
-import { formatLocal } from "../scheduler/next-fire";
+import { formatLocal } from "../domain/next-fire";
 import type { Tool } from "../tools/tool";
 
 /** How many of the goal's newest memories the prompt carries. */

@@ -8,8 +8,9 @@
  * Budgets: `stepBudget` counts tool calls (each one is a step row; parallel calls are several
  * steps). A final text answer or the closing write-up is one more step row, not counted against it.
  */
-import { DEFAULT_STEP_BUDGET } from "../api/schemas";
-import type { Db, Env } from "../context";
+import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
+import type { Db } from "../db/client";
+import type { Env } from "../lib/env";
 import { recentMemories } from "../db/memories";
 import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
 import { LlmError, type Completion, type LlmProvider, type Message } from "../llm/provider";

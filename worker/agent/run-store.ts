@@ -4,7 +4,7 @@
  * status so a finished run is never reopened.
  */
 import { and, desc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
-import type { Db } from "../context";
+import type { Db } from "../db/client";
 import { D1_MAX_BOUND_PARAMS } from "../db/client";
 import { goals, memories, outputs, runs, steps, type GoalRow, type MemoryRow, type RunRow, type StepRow } from "../db/schema";
 import { newId } from "../lib/ids";

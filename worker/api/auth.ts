@@ -1,6 +1,6 @@
 /** Bearer auth for /api: fail closed when no token is configured, compare in constant time. */
 import type { Context, MiddlewareHandler } from "hono";
-import type { App } from "../context";
+import type { App } from "./router";
 import { ApiError } from "./errors";
 
 const encoder = new TextEncoder();

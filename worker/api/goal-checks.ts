@@ -4,11 +4,11 @@
  * policy, and allowedTools must name tools that exist (a typo would silently remove a tool).
  */
 import { readMoreTool } from "../agent/tool-calls";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { checkUrl, egressPolicy, EgressError } from "../net/guarded-fetch";
 import { allTools } from "../tools/registry";
 import { ApiError } from "./errors";
-import type { GoalParams } from "./schemas";
+import type { GoalParams } from "../domain/schemas";
 
 /** Every tool name a goal may list: the registry's, plus the loop's own read_more (always offered). */
 export function knownToolNames(): string[] {

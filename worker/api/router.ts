@@ -1,7 +1,11 @@
 /** Every sub-app is made here so that all of them share the one validation hook. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { App } from "../context";
+import type { Db } from "../db/client";
+import type { Env } from "../lib/env";
 import { invalidFields, validationError } from "./errors";
+
+/** The Hono environment of every route: the bindings, and the per-request drizzle client and id. */
+export type App = { Bindings: Env; Variables: { db: Db; requestId: string } };
 
 type Target = "query" | "param" | "json";
 

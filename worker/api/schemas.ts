@@ -1,87 +1,11 @@
 /**
- * Request and response schemas: the one source of truth. The API validates with them, the OpenAPI
- * document is generated from them, and the CLI imports them for its types. Plain `zod` only (no
- * Worker imports) so the CLI can bundle this file.
+ * Request and response shapes of the API, built from the domain's vocabulary and schemas: the API
+ * validates with them, the OpenAPI document is generated from them, and the CLI imports them for its
+ * types. Plain `zod` and domain/ only (no Worker imports) so the CLI can bundle this file.
  */
 import { z } from "zod";
-import { cronError, isTimeZone } from "../scheduler/next-fire";
-
-export const PROVIDERS = ["openai", "openrouter", "ollama"] as const;
-export const GOAL_STATUSES = ["active", "paused", "archived"] as const;
-export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] as const;
-export const OUTPUT_KINDS = ["summary", "file", "webhook", "email"] as const;
-export const DEFAULT_STEP_BUDGET = 20;
-
-const Timestamp = z.iso.datetime().describe("ISO 8601 UTC");
-const Domain = z
-  .string()
-  .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i, "expected a domain name such as example.com, *.example.com or example.com:8443");
-
-export const Cron = z
-  .string()
-  .max(120)
-  .superRefine((v, ctx) => {
-    const err = cronError(v);
-    if (err) ctx.addIssue({ code: "custom", message: err });
-  })
-  .describe('Five-field cron, e.g. "0 16 * * 5" (Fridays 16:00)');
-
-export const TimeZone = z
-  .string()
-  .max(64)
-  .superRefine((v, ctx) => {
-    if (!isTimeZone(v)) ctx.addIssue({ code: "custom", message: `unknown IANA time zone "${v}"` });
-  })
-  .describe('IANA time zone, e.g. "Europe/Berlin"');
-
-export const Schedule = z
-  .object({ cron: Cron, timezone: TimeZone.default("UTC") })
-  .strict()
-  .meta({ id: "Schedule" });
-
-export const Overlap = z
-  .enum(["skip", "queue", "allow"])
-  .describe("When a fire time comes while a run of the goal is still going: skip it, queue it, or allow both");
-
-export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "expected a tool name such as web_search");
-
-export const GoalParams = z
-  .object({
-    stepBudget: z.int().min(1).max(200).optional().describe(`Max agent steps per run (default ${DEFAULT_STEP_BUDGET})`),
-    tokenBudget: z.int().min(1000).max(10_000_000).optional().describe("Max LLM tokens per run"),
-    timeBudgetSeconds: z.int().min(10).max(86_400).optional().describe("Max wall-clock seconds per run"),
-    allowedTools: z.array(ToolName).max(50).optional().describe("Tools the agent may use (default: all configured)"),
-    provider: z.enum(PROVIDERS).optional().describe("LLM provider override"),
-    model: z.string().min(1).max(200).optional().describe("LLM model override"),
-    overlap: Overlap.optional(),
-    constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
-    allowedDomains: z
-      .array(Domain)
-      .max(100)
-      .optional()
-      .describe("If set, outbound requests may only reach these domains and their subdomains; without :port only on ports 80/443"),
-    deniedDomains: z.array(Domain).max(100).optional().describe("Outbound requests never reach these domains (on any port, unless one is given)"),
-    fetchPolicy: z
-      .enum(["provenance", "any"])
-      .optional()
-      .describe(
-        'Which URLs fetch_page may open. "provenance" (default): only URLs in the objective or constraints, search results, ' +
-          'links on pages fetched in the run, and hosts on allowedDomains. "any": any URL the model writes, which lets a ' +
-          "prompt-injected page make the agent send what it read to another site in a URL",
-      ),
-    emailRecipients: z
-      .array(
-        z.union([z.email(), z.string().regex(/^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i)], {
-          error: "expected an address (name@example.com) or a whole domain (@example.com)",
-        }),
-      )
-      .max(50)
-      .optional()
-      .describe("Addresses, or @domain for a whole domain, this goal may email (replaces EMAIL_ALLOWED_RECIPIENTS)"),
-  })
-  .strict()
-  .meta({ id: "GoalParams" });
-export type GoalParams = z.infer<typeof GoalParams>;
+import { GoalParams, Schedule, Timestamp } from "../domain/schemas";
+import { END_REASONS, GOAL_STATUSES, OUTPUT_KINDS, PROVIDERS, RUN_STATUSES, TOOL_STATES, TRIGGERS } from "../domain/vocabulary";
 
 /**
  * Stored as its WHATWG serialisation (`new URL(x).href`), the URL a notification is really sent to.
@@ -116,7 +40,7 @@ export const UpdateGoal = z
     schedule: Schedule.nullable().optional().describe("null removes the schedule"),
     webhookUrl: WebhookUrl.nullable().optional(),
     params: GoalParams.optional().describe("Replaces the params object"),
-    status: z.enum(["active", "paused", "archived"]).optional(),
+    status: z.enum(GOAL_STATUSES).optional(),
   })
   .strict()
   .meta({ id: "UpdateGoal" });
@@ -147,7 +71,7 @@ export const Run = z
     id: z.string(),
     goalId: z.string(),
     status: z.enum(RUN_STATUSES),
-    trigger: z.enum(["manual", "schedule"]),
+    trigger: z.enum(TRIGGERS),
     scheduledFor: Timestamp.nullable(),
     startedAt: Timestamp.nullable(),
     endedAt: Timestamp.nullable(),
@@ -156,7 +80,7 @@ export const Run = z
     tokens: Tokens,
     summary: z.string().nullable(),
     error: z.string().nullable(),
-    endReason: z.string().nullable().describe("finished | answered | budget_exhausted | cancelled | error | skipped"),
+    endReason: z.string().nullable().describe(END_REASONS.join(" | ")),
     skippedCount: z.int().describe("Fire times missed before this one (catch-up) or overlapping"),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -233,7 +157,7 @@ export const ToolInfo = z
     inputSchema: z.record(z.string(), z.unknown()).describe("JSON Schema of the tool's arguments"),
     configured: z.boolean().describe("false only when state is not_configured"),
     state: z
-      .enum(["ready", "not_configured", "limited"])
+      .enum(TOOL_STATES)
       .describe(
         "ready; not_configured: a variable is missing and the tool is hidden from the model; limited: configured but " +
           "working in part (e.g. emails recorded, not sent; the search endpoint not answering), still offered to the model",

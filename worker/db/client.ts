@@ -1,6 +1,7 @@
-import { drizzle } from "drizzle-orm/d1";
-import type { Db } from "../context";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
+
+export type Db = DrizzleD1Database<typeof schema>;
 
 // One drizzle instance per D1 binding and isolate: building one walks the whole schema (a few ms of
 // CPU), which every request, queue message and agent call used to pay.

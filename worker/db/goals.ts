@@ -1,13 +1,23 @@
 /** Goal queries. Functions take the drizzle client first. */
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { CreateGoal, GoalParams, UpdateGoal } from "../api/schemas";
-import type { Db } from "../context";
+import type { GoalParams, Schedule } from "../domain/schemas";
+import type { GoalStatus } from "../domain/vocabulary";
+import type { Db } from "./client";
 import { newId } from "../lib/ids";
-import { nextFireTime } from "../scheduler/next-fire";
+import { nextFireTime } from "../domain/next-fire";
 import { pageOf } from "./page";
 import { goals, memories, outputs, runs, steps, type GoalRow } from "./schema";
 
-type GoalStatus = GoalRow["status"];
+/** A goal to create, as the API validated it. */
+export type NewGoal = { objective: string; schedule?: Schedule; webhookUrl?: string; params?: GoalParams };
+/** A change to a goal: a field left undefined stays; `schedule: null` and `webhookUrl: null` remove them. */
+export type GoalPatch = {
+  objective?: string;
+  schedule?: Schedule | null;
+  webhookUrl?: string | null;
+  params?: GoalParams;
+  status?: GoalStatus;
+};
 
 /** next_run_at for a goal: the next fire strictly after `now`, or null when it is unscheduled or not active. */
 export function computeNextRunAt(g: { status: GoalStatus; cron: string | null; timezone: string }, now: Date): number | null {
@@ -15,7 +25,7 @@ export function computeNextRunAt(g: { status: GoalStatus; cron: string | null; t
   return nextFireTime(g.cron, g.timezone, now)?.getTime() ?? null;
 }
 
-export async function insertGoal(db: Db, input: CreateGoal, now = new Date()): Promise<GoalRow> {
+export async function insertGoal(db: Db, input: NewGoal, now = new Date()): Promise<GoalRow> {
   const cron = input.schedule?.cron ?? null;
   const timezone = input.schedule?.timezone ?? "UTC";
   const row = {
@@ -58,7 +68,7 @@ export async function listGoals(db: Db, q: GoalListQuery): Promise<{ items: Goal
  * Applies a PATCH. Changing the schedule or the status recomputes next_run_at from `now`, so a
  * resumed goal does not burst through the fire times it missed while paused.
  */
-export async function updateGoal(db: Db, current: GoalRow, patch: UpdateGoal, now = new Date()): Promise<GoalRow> {
+export async function updateGoal(db: Db, current: GoalRow, patch: GoalPatch, now = new Date()): Promise<GoalRow> {
   const next: GoalRow = { ...current, updatedAt: now.getTime() };
   if (patch.objective !== undefined) next.objective = patch.objective;
   if (patch.webhookUrl !== undefined) next.webhookUrl = patch.webhookUrl;

@@ -1,6 +1,6 @@
 /** Long-term memory of a goal: what its runs chose to remember, searched with FTS5 (memories_fts). */
 import { desc, eq, sql } from "drizzle-orm";
-import type { Db } from "../context";
+import type { Db } from "./client";
 import { newId } from "../lib/ids";
 import { memories, type MemoryRow } from "./schema";
 

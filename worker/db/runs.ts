@@ -1,13 +1,10 @@
 /** Run, step and output queries. Functions take the drizzle client first. */
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
-import type { Db } from "../context";
+import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
+import { ACTIVE_RUN_STATUSES, isTerminal, type RunStatus } from "../domain/vocabulary";
+import type { Db } from "./client";
 import { newId } from "../lib/ids";
 import { pageOf } from "./page";
 import { outputs, runs, steps, type OutputRow, type RunRow, type StepRow } from "./schema";
-
-type RunStatus = RunRow["status"];
-export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled", "skipped"];
-export const isTerminal = (s: RunStatus) => TERMINAL_STATUSES.includes(s);
 
 export type NewRun = {
   /** Set when the row was inserted elsewhere (createRuns) and is rebuilt from what it returned. */
@@ -113,4 +110,18 @@ export async function insertOutput(
 
 export async function deleteRunRows(db: Db, id: string): Promise<void> {
   await db.batch([db.delete(steps).where(eq(steps.runId, id)), db.delete(outputs).where(eq(outputs.runId, id)), db.delete(runs).where(eq(runs.id, id))]);
+}
+
+/**
+ * The id of an unfinished run of the goal created before `runId` (run ids are time-ordered), if any: with
+ * overlap `queue`, a run waits while one exists, so queued runs start one at a time, first in, first out.
+ */
+export async function earlierActiveRunOf(db: Db, goalId: string, runId: string): Promise<string | null> {
+  const row = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.goalId, goalId), inArray(runs.status, ACTIVE_RUN_STATUSES), lt(runs.id, runId)))
+    .limit(1)
+    .get();
+  return row?.id ?? null;
 }

@@ -7,7 +7,7 @@
  * These functions take the D1 binding itself, not the drizzle client: drizzle's D1 `batch()` cannot
  * carry raw parameterised SQL, and each page's INSERT + UPDATE must commit together in one batch.
  */
-import type { Overlap } from "../scheduler/overlap";
+import type { Overlap } from "../domain/vocabulary";
 
 /** An active goal whose next fire time has come. */
 export type DueGoal = { id: string; cron: string | null; timezone: string; nextRunAt: number };

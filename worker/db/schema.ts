@@ -5,7 +5,9 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { GoalParams } from "../api/schemas";
+import type { GoalParams } from "../domain/schemas";
+import { sqlList } from "./sql";
+import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, OUTPUT_KINDS, RUN_STATUSES, TRIGGERS } from "../domain/vocabulary";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -14,9 +16,7 @@ export const goals = sqliteTable(
   {
     id: text("id").primaryKey(),
     objective: text("objective").notNull(),
-    status: text("status", { enum: ["active", "paused", "archived"] })
-      .notNull()
-      .default("active"),
+    status: text("status", { enum: GOAL_STATUSES }).notNull().default("active"),
     cron: text("cron"),
     timezone: text("timezone").notNull().default("UTC"),
     nextRunAt: integer("next_run_at"),
@@ -39,12 +39,8 @@ export const runs = sqliteTable(
     goalId: text("goal_id")
       .notNull()
       .references(() => goals.id, { onDelete: "cascade" }),
-    status: text("status", {
-      enum: ["pending", "running", "completed", "failed", "cancelled", "skipped"],
-    })
-      .notNull()
-      .default("pending"),
-    trigger: text("trigger", { enum: ["manual", "schedule"] }).notNull(),
+    status: text("status", { enum: RUN_STATUSES }).notNull().default("pending"),
+    trigger: text("trigger", { enum: TRIGGERS }).notNull(),
     scheduledFor: integer("scheduled_for"),
     startedAt: integer("started_at"),
     endedAt: integer("ended_at"),
@@ -69,7 +65,9 @@ export const runs = sqliteTable(
   },
   (t) => [
     // The scheduler's overlap check and the reaper look only at unfinished runs: a small partial index.
-    index("runs_active").on(t.goalId, t.status).where(sql`status IN ('pending', 'running')`),
+    index("runs_active")
+      .on(t.goalId, t.status)
+      .where(sql.raw(`status IN (${sqlList(ACTIVE_RUN_STATUSES)})`)),
     // One run per (goal, fire time): a duplicate cron tick or queue delivery cannot create a second one.
     // Manual runs have scheduled_for NULL, and SQLite treats NULLs as distinct.
     uniqueIndex("runs_goal_scheduled").on(t.goalId, t.scheduledFor),
@@ -105,7 +103,7 @@ export const outputs = sqliteTable(
     runId: text("run_id")
       .notNull()
       .references(() => runs.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["summary", "file", "webhook", "email"] }).notNull(),
+    kind: text("kind", { enum: OUTPUT_KINDS }).notNull(),
     path: text("path"),
     payload: text("payload", { mode: "json" }).$type<unknown>(),
     createdAt: integer("created_at").notNull().default(now),

@@ -4,7 +4,7 @@
  * its base64 (standard and url-safe, also inside a longer encoding such as HTTP Basic's
  * base64("user:secret")), and a masked form showing its head and/or tail around "…", "..." or "****".
  */
-import type { Env } from "../context";
+import type { Env } from "./env";
 
 const SECRET_NAME = /(KEY|SECRET|TOKEN|PASSWORD)$/;
 const REDACTED = "[redacted]";

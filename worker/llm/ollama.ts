@@ -6,7 +6,7 @@
  * other providers.
  */
 import OpenAI from "openai";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { recoverLeakedToolCalls } from "./leaked";
 import { classify, withRetry } from "./retry";
 import { estimateTokens, LlmError, type CompleteRequest, type Completion, type LlmProvider, type Message } from "./provider";

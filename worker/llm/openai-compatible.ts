@@ -1,7 +1,7 @@
 /** OpenAI and OpenRouter: the same chat-completions protocol through the `openai` SDK. */
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { classify, withRetry } from "./retry";
 import { LlmError, type CompleteRequest, type Completion, type LlmProvider, type Message, type ProviderName } from "./provider";
 import { sampleToolCall } from "./sample";

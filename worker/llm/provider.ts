@@ -3,10 +3,10 @@
  * explicitly from configuration (LLM_PROVIDER, or the goal's params.provider/params.model). There is
  * no fallback: a missing key or model is an error the run reports.
  */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
 import type { toolSpec } from "../tools/tool";
-import { PROVIDERS } from "../api/schemas";
+import { PROVIDERS } from "../domain/vocabulary";
 import { OllamaProvider } from "./ollama";
 import { OpenAICompatibleProvider } from "./openai-compatible";
 

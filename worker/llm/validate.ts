@@ -3,7 +3,7 @@
  * isolate with a TTL, so /health/ready, /llm/validate and every run start cost one probe per
  * few minutes, not one per request. Failures are cached for less time so a fix shows up quickly.
  */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
 import { redactSecrets } from "../lib/redact";
 import { configFor, providerFor, type ProviderConfig, type ProviderName } from "./provider";

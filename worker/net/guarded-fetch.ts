@@ -6,9 +6,9 @@
  * followed by hand, so this file (not the runtime) must also do what a browser's fetch does on a hop:
  * drop credentials when the hop leaves the origin, and turn 303 (and 301/302 after POST) into a GET.
  */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
-import { VERSION } from "../version";
+import { VERSION } from "../lib/version";
 import { privateHostReason } from "./address";
 
 export const USER_AGENT = `async-agent/${VERSION} (+https://github.com/async-agent; background research agent)`;

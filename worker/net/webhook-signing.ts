@@ -4,7 +4,7 @@
  * the base64 bytes of a `whsec_<base64>` secret. Deliveries retry with backoff on 5xx/429/network
  * errors and keep the same webhook-id, so receivers can drop duplicates.
  */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { type EgressPolicy, EgressError, guardedFetch } from "./guarded-fetch";
 
 const enc = new TextEncoder();

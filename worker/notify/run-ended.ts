@@ -8,12 +8,13 @@
  *   time once settled; the output is recorded in the same transaction that settles it, so exactly once.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import { presentOutput, presentRun } from "../api/present";
-import type { Env } from "../context";
+import { presentOutput, presentRun } from "../db/present";
+import type { Env } from "../lib/env";
 import { dbFor } from "../db/client";
 import { getGoal } from "../db/goals";
 import { getRun, listOutputs } from "../db/runs";
 import { runs, type GoalRow, type RunRow } from "../db/schema";
+import { endEventOf } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import { egressPolicy } from "../net/guarded-fetch";
 import { deliverWebhook, webhookNotConfigured, type Delivery } from "../net/webhook-signing";
@@ -26,7 +27,7 @@ export const runWebhookId = (runId: string) => `msg_${runId}_ended`;
 export async function runEndedEvent(env: Env, goal: GoalRow, run: RunRow): Promise<string> {
   const outputs = await listOutputs(dbFor(env.DB), run.id);
   return JSON.stringify({
-    type: `run.${run.status}`,
+    type: endEventOf(run.status),
     timestamp: new Date(run.endedAt ?? run.updatedAt).toISOString(),
     data: {
       goal: { id: goal.id, objective: goal.objective },
@@ -98,7 +99,7 @@ export async function notifyRunEnded(env: Env, runId: string): Promise<void> {
   if (!delivery.delivered) console.warn(JSON.stringify({ at: "notify", runId, webhookId: id, host, error: delivery.error, attempts: delivery.attempts }));
   // Delivered or given up on: either way this run's notification is settled, and recorded once.
   await settle(env, runId, claimedAt, {
-    type: `run.${run.status}`,
+    type: endEventOf(run.status),
     webhookId: id,
     host,
     delivered: delivery.delivered,

@@ -7,14 +7,14 @@
  */
 import { getAgentByName } from "agents";
 import { and, eq } from "drizzle-orm";
-import type { Env } from "../context";
-import { dbFor } from "../db/client";
+import type { Env } from "../lib/env";
+import { type Db, dbFor } from "../db/client";
 import { getGoal } from "../db/goals";
-import { getRun, isTerminal } from "../db/runs";
-import { runs } from "../db/schema";
+import { earlierActiveRunOf, getRun } from "../db/runs";
+import { runs, type GoalRow } from "../db/schema";
+import { isTerminal, overlapOf } from "../domain/vocabulary";
 import { endRun } from "../agent/run-store";
 import { notifyRunEnded } from "../notify/run-ended";
-import { mustWaitForPrevious } from "../scheduler/overlap";
 import { RunMessage } from "./messages";
 
 export const DLQ_NAME = "async-agent-runs-dlq";
@@ -24,6 +24,15 @@ const MAX_BACKOFF_SECONDS = 600;
 
 /** 10 s, 20 s, 40 s ... capped: attempts counts deliveries (1 on the first). */
 export const backoffSeconds = (attempts: number) => Math.min(MAX_BACKOFF_SECONDS, 5 * 2 ** Math.max(1, attempts));
+
+/**
+ * With overlap "queue", a run waits (the consumer sends its message again later) while an earlier run of
+ * the goal is pending or running, so queued runs start one at a time, in fire-time order. A stuck earlier
+ * run cannot block the queue for ever: the reaper re-enqueues or fails it.
+ */
+export async function mustWaitForPrevious(db: Db, goal: GoalRow, runId: string): Promise<boolean> {
+  return overlapOf(goal.params) === "queue" && (await earlierActiveRunOf(db, goal.id, runId)) !== null;
+}
 
 const log = (event: Record<string, unknown>) => console.log(JSON.stringify({ at: "queue", ...event }));
 

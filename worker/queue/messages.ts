@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Overlap } from "../api/schemas";
+import { Overlap } from "../domain/schemas";
 
 /**
  * A message on the RUNS queue: "carry this run to its end". Small, so 100 fit in one sendBatch.

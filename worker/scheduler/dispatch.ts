@@ -3,9 +3,9 @@
  * applies: with `skip`, a run asked for while another is active is recorded as `skipped` with the
  * reason), then the same queue.
  */
-import { DEFAULT_STEP_BUDGET } from "../api/schemas";
-import { ApiError, notFound } from "../api/errors";
-import type { Db, Env } from "../context";
+import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
+import type { Db } from "../db/client";
+import type { Env } from "../lib/env";
 import { getGoal } from "../db/goals";
 import { runRow } from "../db/runs";
 import type { RunRow } from "../db/schema";
@@ -13,11 +13,14 @@ import { createRuns } from "../db/scheduling";
 import { newId } from "../lib/ids";
 import { enqueueRuns } from "../queue/messages";
 
+/** The new run, or why none was created (the API answers 404 or 409). */
+export type ManualRun = { run: RunRow } | { refused: "goal_not_found" | "goal_archived" };
+
 /**
  * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
  * goal can run. The reaper re-enqueues the run should the send fail.
  */
-export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now()): Promise<RunRow> {
+export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now()): Promise<ManualRun> {
   const plan = {
     runId: newId("run", now),
     goalId,
@@ -30,9 +33,8 @@ export async function startManualRun(env: Env, db: Db, goalId: string, now = Dat
   const [created] = await createRuns(env.DB, [plan], now, DEFAULT_STEP_BUDGET);
   if (!created) {
     // Nothing inserted: the goal does not exist or is archived (read only on this path, to say which).
-    if (!(await getGoal(db, goalId))) throw notFound("goal", goalId);
-    throw new ApiError("conflict", `goal ${goalId} is archived`);
+    return { refused: (await getGoal(db, goalId)) ? "goal_archived" : "goal_not_found" };
   }
   if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId, overlap: created.overlap }]);
-  return runRow({ ...created, trigger: "manual" }, now);
+  return { run: runRow({ ...created, trigger: "manual" }, now) };
 }

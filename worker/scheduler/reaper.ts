@@ -10,7 +10,7 @@
  *
  * The attempt count lives in runs.attempts so it survives isolates and restarts.
  */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { reapStaleRuns as reapQuery, type ReaperPolicy } from "../db/scheduling";
 import { notifyRunEnded } from "../notify/run-ended";
 import { enqueueRuns } from "../queue/messages";

@@ -8,12 +8,12 @@
  * stay due and the next tick takes them first (the query is in next_run_at order): none is lost, and
  * the unique key runs(goal_id, scheduled_for) plus the next_run_at guard mean none is doubled.
  */
-import { DEFAULT_STEP_BUDGET } from "../api/schemas";
-import type { Env } from "../context";
+import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
+import type { Env } from "../lib/env";
 import { createRuns, selectDueGoals, type DueGoal, type RunPlan } from "../db/scheduling";
 import { newId } from "../lib/ids";
 import { enqueueRuns } from "../queue/messages";
-import { planFire, type CountBudget, type FirePlan } from "./next-fire";
+import { planFire, type CountBudget, type FirePlan } from "../domain/next-fire";
 import { reapStaleRuns, reaperPolicyFrom, type ReapStats } from "./reaper";
 
 /**

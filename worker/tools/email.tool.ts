@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { insertOutput } from "../db/runs";
 import type { GoalRow } from "../db/schema";
 import { redactSecrets } from "../lib/redact";

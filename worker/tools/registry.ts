@@ -1,5 +1,5 @@
 /** Every tool the agent can be given, and the subset a goal may use. */
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
 import { sendEmailTool } from "./email.tool";
 import { fetchPageTool } from "./fetch-page.tool";

@@ -5,7 +5,8 @@
  * the timeout, and turns a thrown ToolError (or any error) into an observation the model can read.
  */
 import { z } from "zod";
-import type { Db, Env } from "../context";
+import type { Db } from "../db/client";
+import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
 import type { Provenance } from "./fetch-policy";
 

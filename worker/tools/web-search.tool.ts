@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Env } from "../context";
+import type { Env } from "../lib/env";
 import { redactSecrets } from "../lib/redact";
 import { EgressError, egressPolicy, guardedFetch, type GuardedResponse } from "../net/guarded-fetch";
 import { decodeEntities } from "./html-text";

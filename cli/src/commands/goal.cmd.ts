@@ -1,6 +1,8 @@
 /** `async-agent goal …`: create, list, show, update, delete, pause, resume, run. */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { CreateGoal, Goal, GoalParams, UpdateGoal } from "../../../worker/api/schemas";
+import type { CreateGoal, UpdateGoal } from "../../../worker/api/schemas";
+import type { GoalParams } from "../../../worker/domain/schemas";
+import { GOAL_STATUSES, OVERLAP_POLICIES, type Overlap } from "../../../worker/domain/vocabulary";
 import { contextFor, examples, loadValidation } from "../context";
 import { UsageError } from "../errors";
 import { hint } from "../invocation";
@@ -16,7 +18,7 @@ type GoalFlags = {
   stepBudget?: number;
   tools?: string[];
   model?: string;
-  overlap?: "skip" | "queue" | "allow";
+  overlap?: Overlap;
   emailTo?: string[];
   allowDomains?: string[];
   denyDomains?: string[];
@@ -30,8 +32,6 @@ export const positiveInt = (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
   return n;
 };
-// Spelled out, not imported from schemas.ts: a value import from it would load zod at startup.
-const GOAL_STATUSES = ["active", "paused", "archived"] satisfies Goal["status"][];
 const list = (v: string) =>
   v
     .split(",")
@@ -48,7 +48,7 @@ function goalOptions(cmd: Command): Command {
     .option("--step-budget <n>", "max agent steps per run", positiveInt)
     .option("--tools <names>", "comma-separated tools the agent may use (default: all configured)", list)
     .option("--model <model>", "LLM model override")
-    .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(["skip", "queue", "allow"]))
+    .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(OVERLAP_POLICIES))
     .option("--email-to <list>", "comma-separated addresses (or @domain) the agent may email; replaces EMAIL_ALLOWED_RECIPIENTS", list)
     .option("--allow-domains <list>", "comma-separated domains the agent may reach, and no others (*.example.com: subdomains only)", list)
     .option("--deny-domains <list>", "comma-separated domains the agent never reaches", list);

@@ -1,16 +1,11 @@
 /** `async-agent run …`: list, show, logs, watch, cancel. */
 import { type Command, Option } from "commander";
-import type { Run } from "../../../worker/api/schemas";
+import { isTerminal, RUN_STATUSES } from "../../../worker/domain/vocabulary";
 import { contextFor, examples } from "../context";
 import { oneLine, truncate } from "../output";
 import { runDetail, runEnd, runTable, stepBlock } from "../views";
 import { watchRun } from "../watch";
 import { positiveInt } from "./goal.cmd";
-
-// Spelled out, not imported from schemas.ts: a value import from it would load zod at startup.
-// `satisfies` keeps the list in step with the API's type.
-const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] satisfies Run["status"][];
-const TERMINAL = new Set(["completed", "failed", "cancelled", "skipped"]);
 
 export function registerRun(program: Command): void {
   const run = program.command("run").description("inspect, follow and cancel runs");
@@ -63,13 +58,13 @@ export function registerRun(program: Command): void {
       const ctx = await contextFor(cmd);
       const { p, client } = ctx;
       const [r, steps] = await Promise.all([client.getRun(id), client.allSteps(id)]);
-      if (!f.follow || TERMINAL.has(r.status)) {
+      if (!f.follow || isTerminal(r.status)) {
         if (p.json && !f.follow) return p.result(steps, () => undefined);
         if (p.json) return steps.forEach((s) => p.ndjson({ event: "step", data: s }));
-        if (!steps.length) p.note(`run ${id} has no steps${TERMINAL.has(r.status) ? "" : " yet"}`);
+        if (!steps.length) p.note(`run ${id} has no steps${isTerminal(r.status) ? "" : " yet"}`);
         for (const s of p.safe(steps)) stepBlock(p, s);
         // A run that ended says how, and why it failed: often before its first step (model, budget).
-        if (TERMINAL.has(r.status)) runEnd(p, p.safe(r));
+        if (isTerminal(r.status)) runEnd(p, p.safe(r));
         else p.note(`run ${id} is ${r.status}: follow it with --follow`);
         return;
       }

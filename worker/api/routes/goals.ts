@@ -1,7 +1,7 @@
 /** /api/v1/goals */
 import { createRoute } from "@hono/zod-openapi";
 import { cancelGoalRuns } from "../../agent/cancel";
-import type { Db } from "../../context";
+import type { Db } from "../../db/client";
 import { deleteGoalRows, getGoal, insertGoal, listGoals, updateGoal } from "../../db/goals";
 import type { GoalRow } from "../../db/schema";
 import { deleteGoalFiles } from "../../lib/artifacts";
@@ -10,7 +10,7 @@ import { startManualRun } from "../../scheduler/dispatch";
 import { errorResponses, IdParam } from "../common";
 import { checkGoalInput } from "../goal-checks";
 import { ApiError, notFound } from "../errors";
-import { presentGoal, presentRun } from "../present";
+import { presentGoal, presentRun } from "../../db/present";
 import { jsonContent, newRouter } from "../router";
 import { CreateGoal, ErrorBody, Goal, ListGoalsQuery, listOf, Run, UpdateGoal } from "../schemas";
 
@@ -131,6 +131,8 @@ export const goals = newRouter()
     async (c) => {
       const id = c.req.valid("param").id;
       if (!isId("goal", id)) throw notFound("goal", id);
-      return c.json(presentRun(await startManualRun(c.env, c.var.db, id)), 202);
+      const started = await startManualRun(c.env, c.var.db, id);
+      if ("refused" in started) throw started.refused === "goal_not_found" ? notFound("goal", id) : new ApiError("conflict", `goal ${id} is archived`);
+      return c.json(presentRun(started.run), 202);
     },
   );

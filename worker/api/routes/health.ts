@@ -6,9 +6,9 @@
  */
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
-import type { App } from "../../context";
+import type { App } from "../router";
 import { validateLlm } from "../../llm/validate";
-import { VERSION } from "../../version";
+import { VERSION } from "../../lib/version";
 import { hasValidBearer } from "../auth";
 
 type Check = { ok: boolean; detail?: string; [k: string]: unknown };

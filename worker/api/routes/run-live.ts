@@ -12,12 +12,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { cancelRunNow } from "../../agent/cancel";
-import { getRun, isTerminal, listSteps } from "../../db/runs";
-import type { RunRow } from "../../db/schema";
+import { getRun, listSteps } from "../../db/runs";
+import { endEventOf, isTerminal, RUN_STARTED_EVENT, STEP_EVENT } from "../../domain/vocabulary";
 import { notifyRunEnded } from "../../notify/run-ended";
 import { errorResponses, IdParam } from "../common";
 import { ApiError } from "../errors";
-import { presentRun, presentStep } from "../present";
+import { presentRun, presentStep } from "../../db/present";
 import { jsonContent, newRouter } from "../router";
 import { ErrorBody, Run } from "../schemas";
 import { runOr404 } from "./runs";
@@ -27,9 +27,6 @@ const MAX_POLL_MS = 2_000;
 const PING_MS = 15_000;
 const STREAM_QUERY_BUDGET = 400;
 const tags = ["runs"];
-
-/** The terminal event of a finished run; a skipped run never ran, which reads best as cancelled. */
-export const terminalEvent = (s: RunRow["status"]) => (s === "completed" ? "run.completed" : s === "failed" ? "run.failed" : "run.cancelled");
 
 export const runLive = newRouter()
   .openapi(
@@ -51,7 +48,7 @@ export const runLive = newRouter()
       return streamSSE(c, async (stream) => {
         if (lastId === "end") return;
         if (after < 0) {
-          await stream.writeSSE({ event: "run.started", id: "0", data: JSON.stringify(presentRun(first)) });
+          await stream.writeSSE({ event: RUN_STARTED_EVENT, id: "0", data: JSON.stringify(presentRun(first)) });
           after = 0;
         }
         let lastPing = Date.now();
@@ -61,7 +58,7 @@ export const runLive = newRouter()
             const page = await listSteps(db, first.id, { afterStep: after, limit: 100 });
             queries++;
             for (const s of page.items) {
-              await stream.writeSSE({ event: "step", id: String(s.stepNo), data: JSON.stringify(presentStep(s)) });
+              await stream.writeSSE({ event: STEP_EVENT, id: String(s.stepNo), data: JSON.stringify(presentStep(s)) });
               after = s.stepNo;
             }
             if (!page.nextCursor) return;
@@ -84,7 +81,7 @@ export const runLive = newRouter()
             wait = POLL_MS;
           } else wait = Math.min(wait * 2, MAX_POLL_MS);
           if (over) {
-            if (run) await stream.writeSSE({ event: terminalEvent(run.status), id: "end", data: JSON.stringify(presentRun(run)) });
+            if (run) await stream.writeSSE({ event: endEventOf(run.status), id: "end", data: JSON.stringify(presentRun(run)) });
             return;
           }
           if (Date.now() - lastPing > PING_MS) {

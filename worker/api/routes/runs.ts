@@ -1,12 +1,13 @@
 /** /api/v1/runs */
 import { createRoute } from "@hono/zod-openapi";
-import type { Db } from "../../context";
-import { deleteRunRows, getRun, isTerminal, listOutputs, listRuns, listSteps } from "../../db/runs";
+import type { Db } from "../../db/client";
+import { deleteRunRows, getRun, listOutputs, listRuns, listSteps } from "../../db/runs";
 import type { RunRow } from "../../db/schema";
+import { isTerminal } from "../../domain/vocabulary";
 import { isId } from "../../lib/ids";
 import { errorResponses, IdParam } from "../common";
 import { ApiError, notFound } from "../errors";
-import { presentOutput, presentRun, presentStep } from "../present";
+import { presentOutput, presentRun, presentStep } from "../../db/present";
 import { jsonContent, newRouter } from "../router";
 import { ErrorBody, ListRunsQuery, ListStepsQuery, listOf, Output, Run, Step } from "../schemas";
 

@@ -1,7 +1,10 @@
-/** Rows → API objects: camelCase, ISO 8601 UTC timestamps, nothing secret. */
-import type { GoalRow, OutputRow, RunRow, StepRow } from "../db/schema";
-import { formatLocal, nextFireTimes } from "../scheduler/next-fire";
-import type { Goal, Output, Run, Step } from "./schemas";
+/**
+ * Rows → the public objects the API answers with and webhooks carry: camelCase, ISO 8601 UTC timestamps,
+ * nothing secret. The API's response schemas (api/schemas.ts) describe these shapes; the routes' typed
+ * responses check that they match.
+ */
+import { formatLocal, nextFireTimes } from "../domain/next-fire";
+import type { GoalRow, OutputRow, RunRow, StepRow } from "./schema";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -18,7 +21,7 @@ export function upcomingFires(g: Pick<GoalRow, "cron" | "timezone" | "nextRunAt"
 }
 
 /** A goal as the API shows it: with its next 3 fire times, or only the next one in lists. */
-export function presentGoal(g: GoalRow, fires: 1 | 3 = 3): Goal {
+export function presentGoal(g: GoalRow, fires: 1 | 3 = 3) {
   return {
     id: g.id,
     objective: g.objective,
@@ -33,7 +36,7 @@ export function presentGoal(g: GoalRow, fires: 1 | 3 = 3): Goal {
   };
 }
 
-export function presentRun(r: RunRow): Run {
+export function presentRun(r: RunRow) {
   return {
     id: r.id,
     goalId: r.goalId,
@@ -54,7 +57,7 @@ export function presentRun(r: RunRow): Run {
   };
 }
 
-export function presentStep(s: StepRow): Step {
+export function presentStep(s: StepRow) {
   return {
     runId: s.runId,
     stepNo: s.stepNo,
@@ -69,6 +72,6 @@ export function presentStep(s: StepRow): Step {
   };
 }
 
-export function presentOutput(o: OutputRow): Output {
+export function presentOutput(o: OutputRow) {
   return { id: o.id, runId: o.runId, kind: o.kind, path: o.path, payload: o.payload ?? null, createdAt: iso(o.createdAt) };
 }

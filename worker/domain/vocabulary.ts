@@ -1,0 +1,69 @@
+/**
+ * The words the Worker, the CLI and the dashboard share: statuses, kinds, triggers, providers, policies,
+ * defaults and event names. Plain constants with no imports at all, so the CLI can load them at start-up
+ * without zod, and every layer of the Worker can use them (the database enums and the API schemas are
+ * built from these lists).
+ */
+
+export const GOAL_STATUSES = ["active", "paused", "archived"] as const;
+export type GoalStatus = (typeof GOAL_STATUSES)[number];
+
+export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A run not over yet: waiting for its agent (`pending`) or executing in it (`running`). */
+export const ACTIVE_RUN_STATUSES = ["pending", "running"] as const satisfies readonly RunStatus[];
+/** A run that is over. `skipped` never ran (overlap policy); the other three ended by running. */
+export const TERMINAL_RUN_STATUSES = ["completed", "failed", "cancelled", "skipped"] as const satisfies readonly RunStatus[];
+/** How a run that ran ends: these owe their goal's webhook a notification. */
+export const ENDED_RUN_STATUSES = ["completed", "failed", "cancelled"] as const satisfies readonly RunStatus[];
+export type EndedRunStatus = (typeof ENDED_RUN_STATUSES)[number];
+
+export const isTerminal = (s: RunStatus): boolean => (TERMINAL_RUN_STATUSES as readonly RunStatus[]).includes(s);
+export const isActive = (s: RunStatus): boolean => (ACTIVE_RUN_STATUSES as readonly RunStatus[]).includes(s);
+
+/** Why a run ended (runs.end_reason). */
+export const END_REASONS = ["finished", "answered", "budget_exhausted", "cancelled", "error", "skipped"] as const;
+
+export const TRIGGERS = ["manual", "schedule"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export const OUTPUT_KINDS = ["summary", "file", "webhook", "email"] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+export const PROVIDERS = ["openai", "openrouter", "ollama"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** The deployment's variables of each provider: its key, its default model and its base URL. */
+export const PROVIDER_ENV = {
+  openai: { key: "OPENAI_API_KEY", model: "OPENAI_MODEL", baseUrl: "OPENAI_BASE_URL" },
+  openrouter: { key: "OPENROUTER_API_KEY", model: "OPENROUTER_MODEL", baseUrl: "OPENROUTER_BASE_URL" },
+  ollama: { key: "OLLAMA_API_KEY", model: "OLLAMA_MODEL", baseUrl: "OLLAMA_BASE_URL" },
+} as const satisfies Record<Provider, { key: string; model: string; baseUrl: string }>;
+
+/** When a goal's fire time comes while one of its runs is still going: skip the new run, queue it, or allow both. */
+export const OVERLAP_POLICIES = ["skip", "queue", "allow"] as const;
+export type Overlap = (typeof OVERLAP_POLICIES)[number];
+export const DEFAULT_OVERLAP: Overlap = "skip";
+export const overlapOf = (params: { overlap?: Overlap }): Overlap => params.overlap ?? DEFAULT_OVERLAP;
+
+/** Which URLs fetch_page may open (see tools/fetch-policy.ts). */
+export const FETCH_POLICIES = ["provenance", "any"] as const;
+
+/** Agent steps per run when the goal does not say (params.stepBudget). */
+export const DEFAULT_STEP_BUDGET = 20;
+
+/** A tool's state in this deployment: offered to the model (`ready`, `limited`) or hidden (`not_configured`). */
+export const TOOL_STATES = ["ready", "not_configured", "limited"] as const;
+export type ToolState = (typeof TOOL_STATES)[number];
+
+/**
+ * A run's events, on its SSE stream (`event:`) and as its webhook's `type`: `run.started`, one `step`
+ * per finished step, then one of RUN_END_EVENTS.
+ */
+export const RUN_STARTED_EVENT = "run.started";
+export const STEP_EVENT = "step";
+export const RUN_END_EVENTS = ["run.completed", "run.failed", "run.cancelled"] as const;
+export type RunEndEvent = (typeof RUN_END_EVENTS)[number];
+/** The end event of a finished run; a skipped run never ran, which reads best as cancelled. */
+export const endEventOf = (s: RunStatus): RunEndEvent => (s === "completed" ? "run.completed" : s === "failed" ? "run.failed" : "run.cancelled");
