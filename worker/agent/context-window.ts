@@ -7,7 +7,7 @@
  *   remaining observations are compacted too, oldest first.
  * With 20 steps of 200 KB results this stays well under 16k tokens (see the context test/bench).
  */
-import { estimateTokens, type Message, type ToolSpec } from "../llm/provider";
+import { estimateTokens, type Message, type ToolSpec } from "../llm/types";
 
 export const OBSERVATION_CAP = 6000;
 export const COMPACT_HEAD = 240;

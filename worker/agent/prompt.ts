@@ -1,6 +1,6 @@
 /** The system prompt and opening message of a run. */
 import type { GoalRow, MemoryRow, RunRow } from "../db/schema";
-import type { Message } from "../llm/provider";
+import type { Message } from "../llm/types";
 import { formatLocal } from "../domain/next-fire";
 import type { Tool } from "../tools/tool";
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { redactSecrets } from "../lib/redact";
-import type { ToolCall } from "../llm/provider";
+import type { ToolCall } from "../llm/types";
 import { defineTool, type Tool, type ToolContext, type ToolOutput } from "../tools/tool";
 import { OBSERVATION_CAP } from "./context-window";
 import { readStoredObservation } from "./run-store";

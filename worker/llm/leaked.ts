@@ -4,7 +4,7 @@
  * fence or <tool_call> tags) is JSON naming a tool we offered, with an object of arguments.
  * Anything else stays text — a final answer.
  */
-import type { ToolCall } from "./provider";
+import type { ToolCall } from "./types";
 
 type Candidate = { name?: unknown; arguments?: unknown; parameters?: unknown; function?: { name?: unknown; arguments?: unknown } };
 

@@ -8,9 +8,9 @@
 import OpenAI from "openai";
 import type { Env } from "../lib/env";
 import { recoverLeakedToolCalls } from "./leaked";
-import { classify, withRetry } from "./retry";
-import { estimateTokens, LlmError, type CompleteRequest, type Completion, type LlmProvider, type Message } from "./provider";
-import { REQUEST_TIMEOUT_MS } from "./openai-compatible";
+import { LlmError } from "./errors";
+import { classify, REQUEST_TIMEOUT_MS, withRetry } from "./retry";
+import { type CompleteRequest, type Completion, estimateTokens, type LlmProvider, type Message } from "./types";
 import { sampleToolCall } from "./sample";
 
 const MIN_CTX = 8192;

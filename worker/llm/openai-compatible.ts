@@ -2,12 +2,12 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { Env } from "../lib/env";
-import { classify, withRetry } from "./retry";
-import { LlmError, type CompleteRequest, type Completion, type LlmProvider, type Message, type ProviderName } from "./provider";
+import { classify, REQUEST_TIMEOUT_MS, withRetry } from "./retry";
+import { PROVIDER_ENV } from "../domain/vocabulary";
+import { LlmError } from "./errors";
+import type { CompleteRequest, Completion, LlmProvider, Message, ProviderName } from "./types";
 import { sampleToolCall } from "./sample";
 
-/** Per-request timeout: a hung provider must not hold a run forever (the retry loop takes over). */
-export const REQUEST_TIMEOUT_MS = 120_000;
 const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
 /** OpenRouter's documented attribution headers (app URL and title on openrouter.ai rankings). */
 export const OPENROUTER_HEADERS = { "HTTP-Referer": "https://github.com/async-agent/async-agent", "X-Title": "async-agent" };
@@ -39,10 +39,10 @@ export class OpenAICompatibleProvider implements LlmProvider {
     readonly name: Exclude<ProviderName, "ollama">,
     readonly model: string,
   ) {
-    const key = name === "openai" ? env.OPENAI_API_KEY : env.OPENROUTER_API_KEY;
-    if (!key) throw new LlmError(`${name} model ${model}: no API key: set ${name.toUpperCase()}_API_KEY`, true);
-    this.baseURL =
-      (name === "openai" ? env.OPENAI_BASE_URL : env.OPENROUTER_BASE_URL) || (name === "openai" ? "https://api.openai.com/v1" : OPENROUTER_DEFAULT);
+    const vars = PROVIDER_ENV[name];
+    const key = env[vars.key];
+    if (!key) throw new LlmError(`${name} model ${model}: no API key: set ${vars.key}`, true);
+    this.baseURL = env[vars.baseUrl] || (name === "openai" ? "https://api.openai.com/v1" : OPENROUTER_DEFAULT);
     this.client = new OpenAI({
       apiKey: key,
       baseURL: this.baseURL,

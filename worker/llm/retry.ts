@@ -4,7 +4,12 @@
  * is thrown at once: retrying a bad key only delays the clear error.
  */
 import { APIConnectionError, APIError } from "openai";
-import { LlmError, type ProviderName } from "./provider";
+import { PROVIDER_ENV } from "../domain/vocabulary";
+import { LlmError } from "./errors";
+import type { ProviderName } from "./types";
+
+/** Per-request timeout: a hung provider must not hold a run forever (the retry loop takes over). */
+export const REQUEST_TIMEOUT_MS = 120_000;
 
 export type RetryOptions = { attempts?: number; baseMs?: number; maxMs?: number; signal?: AbortSignal };
 
@@ -20,13 +25,18 @@ export function retryAfterMs(headers: Headers | undefined, capMs = 60_000): numb
   return Number.isFinite(at) ? Math.min(Math.max(0, at - Date.now()), capMs) : undefined;
 }
 
+/** What to check, per provider, when a request fails: the variables of PROVIDER_ENV, with hints. */
 const FIX: Record<ProviderName, { key: string; model: string; url: string }> = {
-  openai: { key: "OPENAI_API_KEY", model: "OPENAI_MODEL (or the goal's params.model)", url: "OPENAI_BASE_URL" },
-  openrouter: { key: "OPENROUTER_API_KEY", model: "OPENROUTER_MODEL (or the goal's params.model)", url: "OPENROUTER_BASE_URL" },
+  openai: { key: PROVIDER_ENV.openai.key, model: `${PROVIDER_ENV.openai.model} (or the goal's params.model)`, url: PROVIDER_ENV.openai.baseUrl },
+  openrouter: {
+    key: PROVIDER_ENV.openrouter.key,
+    model: `${PROVIDER_ENV.openrouter.model} (or the goal's params.model)`,
+    url: PROVIDER_ENV.openrouter.baseUrl,
+  },
   ollama: {
-    key: "OLLAMA_API_KEY / CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET",
-    model: "OLLAMA_MODEL (or `ollama pull` the model)",
-    url: "OLLAMA_BASE_URL (is the tunnel up?)",
+    key: `${PROVIDER_ENV.ollama.key} / CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET`,
+    model: `${PROVIDER_ENV.ollama.model} (or \`ollama pull\` the model)`,
+    url: `${PROVIDER_ENV.ollama.baseUrl} (is the tunnel up?)`,
   },
 };
 

@@ -1,7 +1,7 @@
 /** The fallback capability probe: one tiny request that must come back as a tool call. */
 import { z } from "zod";
 import { toolSpec, defineTool } from "../tools/tool";
-import type { LlmProvider } from "./provider";
+import type { LlmProvider } from "./types";
 
 const probe = toolSpec(
   defineTool({

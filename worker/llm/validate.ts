@@ -6,7 +6,9 @@
 import type { Env } from "../lib/env";
 import type { GoalRow } from "../db/schema";
 import { redactSecrets } from "../lib/redact";
-import { configFor, providerFor, type ProviderConfig, type ProviderName } from "./provider";
+import { configFor, providerFor } from "./provider";
+import type { ProviderConfig, ProviderName } from "./types";
+import { PROVIDER_ENV } from "../domain/vocabulary";
 
 export type Validation = { provider: ProviderName | string; model: string; ok: boolean; reason?: string };
 
@@ -20,7 +22,7 @@ const cache = new Map<string, { at: number; result: Promise<Validation>; value?:
 export const clearValidationCache = () => cache.clear();
 
 function baseUrlOf(env: Env, p: ProviderName) {
-  return { openai: env.OPENAI_BASE_URL, openrouter: env.OPENROUTER_BASE_URL, ollama: env.OLLAMA_BASE_URL }[p] ?? "";
+  return env[PROVIDER_ENV[p].baseUrl] ?? "";
 }
 
 export async function validateLlm(env: Env, goal?: Pick<GoalRow, "params"> | null, override?: Partial<ProviderConfig>, now = Date.now()): Promise<Validation> {
