@@ -215,13 +215,13 @@ describe("completion notification", () => {
 
   it("takes over a stale claim (a crash mid-delivery) but not a live one", async () => {
     const live = await endedRun("claim-live");
-    await db.update(runs).set({ notifiedAt: -Date.now() }).where(eq(runs.id, live.runId));
+    await db.update(runs).set({ notifyClaimedAt: Date.now() }).where(eq(runs.id, live.runId));
     await notifyRunEnded(env, live.runId);
     expect(await attempts("claim-live")).toHaveLength(0);
     const stale = await endedRun("claim-stale");
     await db
       .update(runs)
-      .set({ notifiedAt: -(Date.now() - 10 * 60_000) })
+      .set({ notifyClaimedAt: Date.now() - 10 * 60_000 })
       .where(eq(runs.id, stale.runId));
     await notifyRunEnded(env, stale.runId);
     expect((await attempts("claim-stale")).map((a) => a.webhookId)).toEqual([runWebhookId(stale.runId)]);

@@ -5,11 +5,11 @@
  * run's in-flight LLM call or tool at once when the run executes in the goal's agent.
  */
 import { getAgentByName } from "agents";
-import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { Env } from "../lib/env";
-import { runs, type RunRow } from "../db/schema";
-import { cancelPending, requestCancel } from "./run-store";
+import { cancelPending, requestCancel } from "../db/run-state";
+import { activeRunsOf } from "../db/runs";
+import type { RunRow } from "../db/schema";
 
 /** `cancelled`: the run was pending and is over now (the caller sends its notification); `requested`: it was running and stops at once or at its next safe point. */
 export type CancelOutcome = "cancelled" | "requested";
@@ -36,10 +36,7 @@ const STOP_POLL_MS = 100;
  * a tool still writing them. Returns the ids of the runs it cancelled.
  */
 export async function cancelGoalRuns(env: Env, db: Db, goalId: string): Promise<string[]> {
-  const active = await db
-    .select({ id: runs.id, goalId: runs.goalId })
-    .from(runs)
-    .where(and(eq(runs.goalId, goalId), inArray(runs.status, ["pending", "running"])));
+  const active = await activeRunsOf(db, goalId);
   if (!active.length) return [];
   const outcomes = await Promise.all(active.map((r) => cancelRunNow(env, db, r)));
   const running = active.filter((_, i) => outcomes[i] === "requested").map((r) => r.id);

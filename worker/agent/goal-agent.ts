@@ -14,7 +14,7 @@ import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
 import { MEMORY_DIGEST } from "./prompt";
-import { endRun, startRun } from "./run-store";
+import { endRun, startRun } from "../db/run-state";
 
 const FIBER = "run";
 /** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */

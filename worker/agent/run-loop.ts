@@ -20,7 +20,8 @@ import { Provenance } from "../tools/fetch-policy";
 import { toolSpec, type Tool } from "../tools/tool";
 import { boundConversation, capObservation } from "./context-window";
 import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
-import { heartbeat, linkSourceSteps, recordSteps, STORED_OBSERVATION_MAX, type Ending, type Totals } from "./run-store";
+import { type Ending, heartbeat, type Totals } from "../db/run-state";
+import { linkSourceSteps, recordSteps, STORED_OBSERVATION_MAX } from "../db/steps";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 
 export type Checkpoint = {

@@ -9,7 +9,7 @@ import { redactSecrets } from "../lib/redact";
 import type { ToolCall } from "../llm/types";
 import { defineTool, type Tool, type ToolContext, type ToolOutput } from "../tools/tool";
 import { OBSERVATION_CAP } from "./context-window";
-import { readStoredObservation } from "./run-store";
+import { readStoredObservation } from "../db/steps";
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
 

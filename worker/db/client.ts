@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
@@ -17,4 +18,9 @@ export function dbFor(d1: D1Database): Db {
   let db = instances.get(d1);
   if (!db) instances.set(d1, (db = drizzle(d1, { schema })));
   return db;
+}
+
+/** One trivial query: does D1 answer? (readiness) */
+export async function pingDb(db: Db): Promise<void> {
+  await db.run(sql`select 1`);
 }

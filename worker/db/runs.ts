@@ -1,10 +1,10 @@
-/** Run, step and output queries. Functions take the drizzle client first. */
-import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
+/** Run rows and their outputs: create, read, list, delete. Functions take the drizzle client first. */
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import { ACTIVE_RUN_STATUSES, isTerminal, type RunStatus } from "../domain/vocabulary";
 import type { Db } from "./client";
 import { newId } from "../lib/ids";
 import { pageOf } from "./page";
-import { outputs, runs, steps, type OutputRow, type RunRow, type StepRow } from "./schema";
+import { type OutputRow, outputs, type RunRow, runs, steps } from "./schema";
 
 export type NewRun = {
   /** Set when the row was inserted elsewhere (createRuns) and is rebuilt from what it returned. */
@@ -32,6 +32,7 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     endedAt: terminal ? now : null,
     heartbeatAt: null,
     cancelRequestedAt: null,
+    notifyClaimedAt: null,
     notifiedAt: null,
     stepsExecuted: 0,
     stepBudget: r.stepBudget,
@@ -75,18 +76,6 @@ export async function listRuns(db: Db, q: RunListQuery): Promise<{ items: RunRow
   return pageOf(await runListQuery(db, q), q.limit);
 }
 
-/** Steps in order; the cursor is the last step number seen. */
-export async function listSteps(db: Db, runId: string, q: { afterStep?: number; limit: number }): Promise<{ items: StepRow[]; nextCursor: string | null }> {
-  const rows = await db
-    .select()
-    .from(steps)
-    .where(and(eq(steps.runId, runId), q.afterStep !== undefined ? gt(steps.stepNo, q.afterStep) : undefined))
-    .orderBy(asc(steps.stepNo))
-    .limit(q.limit + 1);
-  const items = rows.slice(0, q.limit);
-  return { items, nextCursor: rows.length > q.limit ? String(items.at(-1)?.stepNo) : null };
-}
-
 export async function listOutputs(db: Db, runId: string): Promise<OutputRow[]> {
   return db.select().from(outputs).where(eq(outputs.runId, runId)).orderBy(asc(outputs.id));
 }
@@ -124,4 +113,12 @@ export async function earlierActiveRunOf(db: Db, goalId: string, runId: string):
     .limit(1)
     .get();
   return row?.id ?? null;
+}
+
+/** The pending and running runs of a goal (what deleting the goal must cancel first). */
+export async function activeRunsOf(db: Db, goalId: string): Promise<Pick<RunRow, "id" | "goalId">[]> {
+  return db
+    .select({ id: runs.id, goalId: runs.goalId })
+    .from(runs)
+    .where(and(eq(runs.goalId, goalId), inArray(runs.status, ACTIVE_RUN_STATUSES)));
 }

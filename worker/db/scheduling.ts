@@ -7,7 +7,11 @@
  * These functions take the D1 binding itself, not the drizzle client: drizzle's D1 `batch()` cannot
  * carry raw parameterised SQL, and each page's INSERT + UPDATE must commit together in one batch.
  */
-import type { Overlap } from "../domain/vocabulary";
+import { ACTIVE_RUN_STATUSES, DEFAULT_OVERLAP, type Overlap } from "../domain/vocabulary";
+import { sqlList } from "./sql";
+
+/** The unfinished statuses as SQL text (the runs_active partial index has the same condition). */
+const ACTIVE = sqlList(ACTIVE_RUN_STATUSES);
 
 /** An active goal whose next fire time has come. */
 export type DueGoal = { id: string; cron: string | null; timezone: string; nextRunAt: number };
@@ -66,7 +70,7 @@ export async function selectDueGoals(d1: D1Database, now: number, limit: number)
  *
  * Overlap `skip` (the default) is decided in the same statement: when the goal has a pending or
  * running run, the new one is recorded as `skipped` with the reason. `queue` and `allow` create a
- * pending run (the queue consumer makes a `queue` run wait; see scheduler/overlap.ts).
+ * pending run (the queue consumer makes a `queue` run wait; see queue/consumer.ts).
  */
 export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, defaultStepBudget: number): Promise<CreatedRun[]> {
   if (plans.length === 0) return [];
@@ -87,8 +91,8 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
          SELECT json_extract(j.value, '$.r') AS run_id, g.id AS goal_id, json_extract(j.value, '$.t') AS trig,
                 json_extract(j.value, '$.s') AS sched, json_extract(j.value, '$.k') AS skipped,
                 coalesce(json_extract(g.params, '$.stepBudget'), ?3) AS budget,
-                CASE WHEN coalesce(json_extract(g.params, '$.overlap'), 'skip') = 'skip' THEN
-                  (SELECT a.id FROM runs a WHERE a.goal_id = g.id AND a.status IN ('pending', 'running') LIMIT 1)
+                CASE WHEN coalesce(json_extract(g.params, '$.overlap'), '${DEFAULT_OVERLAP}') = 'skip' THEN
+                  (SELECT a.id FROM runs a WHERE a.goal_id = g.id AND a.status IN (${ACTIVE}) LIMIT 1)
                 END AS busy
          FROM json_each(?1) j
          JOIN goals g ON g.id = json_extract(j.value, '$.g')
@@ -108,7 +112,7 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
        FROM c WHERE true
        ON CONFLICT (goal_id, scheduled_for) DO NOTHING
        RETURNING id, goal_id AS goalId, status, step_budget AS stepBudget, error, end_reason AS endReason, attempts,
-         (SELECT coalesce(json_extract(g.params, '$.overlap'), 'skip') FROM goals g WHERE g.id = runs.goal_id) AS overlap`,
+         (SELECT coalesce(json_extract(g.params, '$.overlap'), '${DEFAULT_OVERLAP}') FROM goals g WHERE g.id = runs.goal_id) AS overlap`,
     )
     .bind(items, now, defaultStepBudget);
   // The same guard as above: a goal paused, rescheduled or advanced by a concurrent tick since it
@@ -155,10 +159,10 @@ export async function reapStaleRuns(d1: D1Database, now: number, p: ReaperPolicy
     OR (r.status = 'pending' AND r.updated_at < ?3
         AND NOT EXISTS (
           SELECT 1 FROM runs e JOIN goals g ON g.id = e.goal_id
-          WHERE e.goal_id = r.goal_id AND e.status IN ('pending', 'running') AND e.id < r.id
+          WHERE e.goal_id = r.goal_id AND e.status IN (${ACTIVE}) AND e.id < r.id
             AND json_extract(g.params, '$.overlap') = 'queue')))`;
   const outOfTries = `(r.attempts >= ?4 OR r.created_at < ?5)`;
-  const candidates = (which: string) => `SELECT r.id FROM runs r WHERE r.status IN ('pending', 'running') AND ${stale} AND ${which} LIMIT ?6`;
+  const candidates = (which: string) => `SELECT r.id FROM runs r WHERE r.status IN (${ACTIVE}) AND ${stale} AND ${which} LIMIT ?6`;
   const params = [now, now - p.runningStaleMs, now - p.pendingStaleMs, p.maxAttempts, now - p.maxAgeMs, p.limit, String(Math.round(p.runningStaleMs / 60_000))];
   const fail = d1
     .prepare(

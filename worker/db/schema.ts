@@ -48,7 +48,12 @@ export const runs = sqliteTable(
     heartbeatAt: integer("heartbeat_at"),
     /** Set by POST /runs/:id/cancel; the loop stops at its next safe point, even after a restart. */
     cancelRequestedAt: integer("cancel_requested_at"),
-    /** Set once the completion webhook was delivered (or given up on): exactly one per run. */
+    /**
+     * The run's end notification (see db/notifications.ts): `notifyClaimedAt` is set while a caller
+     * delivers it (a claim older than the lease is taken over); `notifiedAt` once it is settled (delivered,
+     * given up on, or nothing to send), after which nobody sends it again.
+     */
+    notifyClaimedAt: integer("notify_claimed_at"),
     notifiedAt: integer("notified_at"),
     stepsExecuted: integer("steps_executed").notNull().default(0),
     stepBudget: integer("step_budget").notNull(),

@@ -21,6 +21,7 @@ export type EndedRunStatus = (typeof ENDED_RUN_STATUSES)[number];
 
 export const isTerminal = (s: RunStatus): boolean => (TERMINAL_RUN_STATUSES as readonly RunStatus[]).includes(s);
 export const isActive = (s: RunStatus): boolean => (ACTIVE_RUN_STATUSES as readonly RunStatus[]).includes(s);
+export const isEnded = (s: RunStatus): s is EndedRunStatus => (ENDED_RUN_STATUSES as readonly RunStatus[]).includes(s);
 
 /** Why a run ended (runs.end_reason). */
 export const END_REASONS = ["finished", "answered", "budget_exhausted", "cancelled", "error", "skipped"] as const;

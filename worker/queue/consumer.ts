@@ -6,14 +6,13 @@
  * consumer (also here) marks the run failed with the reason.
  */
 import { getAgentByName } from "agents";
-import { and, eq } from "drizzle-orm";
 import type { Env } from "../lib/env";
 import { type Db, dbFor } from "../db/client";
 import { getGoal } from "../db/goals";
 import { earlierActiveRunOf, getRun } from "../db/runs";
-import { runs, type GoalRow } from "../db/schema";
+import type { GoalRow } from "../db/schema";
+import { endRun, noteHandoverError } from "../db/run-state";
 import { isTerminal, overlapOf } from "../domain/vocabulary";
-import { endRun } from "../agent/run-store";
 import { notifyRunEnded } from "../notify/run-ended";
 import { RunMessage } from "./messages";
 
@@ -59,15 +58,6 @@ async function handOver(env: Env, body: RunMessage): Promise<void> {
   log({ runId: body.runId, goalId: body.goalId, ...res, agentMs: t1 - t0, acceptMs: Date.now() - t1 });
 }
 
-/** Keeps the last hand-over failure on the run, so the dead-letter branch can say what went wrong. */
-async function noteHandoverError(env: Env, runId: string, message: string): Promise<void> {
-  const db = dbFor(env.DB);
-  await db
-    .update(runs)
-    .set({ error: `hand-over to the agent failed: ${message.slice(0, 500)}`, updatedAt: Date.now() })
-    .where(and(eq(runs.id, runId), eq(runs.status, "pending")));
-}
-
 async function deadLetter(env: Env, msg: Message<unknown>): Promise<void> {
   const parsed = RunMessage.safeParse(msg.body);
   if (parsed.success) {
@@ -102,7 +92,7 @@ async function handle(env: Env, msg: Message<unknown>, queue: string): Promise<v
     const message = e instanceof Error ? e.message : String(e);
     log({ runId: parsed.data.runId, attempts: msg.attempts, error: message });
     msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
-    await noteHandoverError(env, parsed.data.runId, message).catch(() => {});
+    await noteHandoverError(dbFor(env.DB), parsed.data.runId, message).catch(() => {});
   }
 }
 

@@ -4,8 +4,8 @@
  * only a generic reason: a provider's error text can carry fragments of a key that redaction misses.
  * With the token ("authenticated readiness") each check carries its detailed reason.
  */
-import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { pingDb } from "../../db/client";
 import type { App } from "../router";
 import { validateLlm } from "../../llm/validate";
 import { VERSION } from "../../lib/version";
@@ -27,7 +27,7 @@ async function checkLlm(env: App["Bindings"]): Promise<Check> {
 
 async function checkD1(c: { var: App["Variables"] }): Promise<Check> {
   try {
-    await c.var.db.run(sql`select 1`);
+    await pingDb(c.var.db);
     return { ok: true };
   } catch (e) {
     return { ok: false, detail: `D1 unreachable: ${e instanceof Error ? e.message : String(e)}` };

@@ -12,7 +12,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { cancelRunNow } from "../../agent/cancel";
-import { getRun, listSteps } from "../../db/runs";
+import { getRun } from "../../db/runs";
+import { listSteps } from "../../db/steps";
 import { endEventOf, isTerminal, RUN_STARTED_EVENT, STEP_EVENT } from "../../domain/vocabulary";
 import { notifyRunEnded } from "../../notify/run-ended";
 import { errorResponses, IdParam } from "../common";

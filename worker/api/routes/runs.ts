@@ -1,7 +1,8 @@
 /** /api/v1/runs */
 import { createRoute } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
-import { deleteRunRows, getRun, listOutputs, listRuns, listSteps } from "../../db/runs";
+import { deleteRunRows, getRun, listOutputs, listRuns } from "../../db/runs";
+import { listSteps } from "../../db/steps";
 import type { RunRow } from "../../db/schema";
 import { isTerminal } from "../../domain/vocabulary";
 import { isId } from "../../lib/ids";

@@ -1,19 +1,15 @@
 /**
- * The agent's writes to D1. Steps are inserted with ON CONFLICT DO NOTHING on (run_id, step_no), so
- * replaying a checkpoint after an eviction never duplicates a step row. Run updates are guarded by
- * status so a finished run is never reopened.
+ * A run's status transitions: start (or resume), heartbeat, end, cancel, and the consumer's note of a
+ * failed hand-over. Every update is guarded by status, so a finished run is never reopened.
  */
-import { and, desc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { D1_MAX_BOUND_PARAMS } from "../db/client";
-import { goals, memories, outputs, runs, steps, type GoalRow, type MemoryRow, type RunRow, type StepRow } from "../db/schema";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { ACTIVE_RUN_STATUSES, type EndedRunStatus } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
-
-/** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
-export const STORED_OBSERVATION_MAX = 32_000;
+import type { Db } from "./client";
+import { type GoalRow, goals, type MemoryRow, memories, outputs, type RunRow, runs } from "./schema";
 
 export type Totals = { stepsExecuted: number; promptTokens: number; completionTokens: number };
-export type Ending = { status: "completed" | "failed" | "cancelled"; endReason: string; summary: string | null; error: string | null };
+export type Ending = { status: EndedRunStatus; endReason: string; summary: string | null; error: string | null };
 
 export type RunStart = {
   /** The run as marked running, or null when it could not start (see `before`). */
@@ -37,44 +33,12 @@ export async function startRun(db: Db, runId: string, goalId: string, opts: { re
     db
       .update(runs)
       .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
-      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ["pending", "running"] : ["pending"])))
+      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ACTIVE_RUN_STATUSES : ["pending"])))
       .returning(),
     db.select().from(goals).where(eq(goals.id, goalId)),
     db.select().from(memories).where(eq(memories.goalId, goalId)).orderBy(desc(memories.id)).limit(opts.memories),
   ]);
   return { run: updated[0] ?? null, before: before[0]?.status ?? null, goal: goal[0] ?? null, memories: recent };
-}
-
-/** A steps row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9). */
-const STEP_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(steps)).length);
-
-/**
- * Writes the steps of one turn and the run's totals in one D1 batch, and reads back whether a
- * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead). A turn
- * may have any number of parallel tool calls: its rows go in as several INSERTs of at most
- * STEP_ROWS_PER_INSERT rows, all in the same batch (one transaction), so a turn is recorded whole or not at all.
- */
-export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals: Totals, now = Date.now()): Promise<{ cancelRequested: boolean }> {
-  const update = db
-    .update(runs)
-    .set({ ...totals, heartbeatAt: now, updatedAt: now })
-    .where(and(eq(runs.id, runId), eq(runs.status, "running")))
-    .returning({ cancelRequestedAt: runs.cancelRequestedAt });
-  if (!rows.length) {
-    const [r] = await update;
-    return { cancelRequested: !r || !!r.cancelRequestedAt };
-  }
-  const inserts = [];
-  for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
-    inserts.push(
-      db
-        .insert(steps)
-        .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
-        .onConflictDoNothing(),
-    );
-  const [updated] = await db.batch([update, ...inserts]);
-  // No row back: the run is no longer `running` (cancelled or ended elsewhere): stop like a cancel.
-  return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt };
 }
 
 export async function heartbeat(db: Db, runId: string, now = Date.now()): Promise<boolean> {
@@ -84,11 +48,6 @@ export async function heartbeat(db: Db, runId: string, now = Date.now()): Promis
     .where(and(eq(runs.id, runId), eq(runs.status, "running")))
     .returning({ cancelRequestedAt: runs.cancelRequestedAt });
   return !!r?.cancelRequestedAt;
-}
-
-export async function cancelRequested(db: Db, runId: string): Promise<boolean> {
-  const r = await db.select({ at: runs.cancelRequestedAt }).from(runs).where(eq(runs.id, runId)).get();
-  return !!r?.at;
 }
 
 /**
@@ -110,7 +69,7 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
       notifiedAt: sql`CASE WHEN (SELECT ${goals.webhookUrl} FROM ${goals} WHERE ${goals.id} = ${runs.goalId}) IS NULL THEN ${now} END`,
       ...(totals ?? {}),
     })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])))
+    .where(and(eq(runs.id, runId), inArray(runs.status, ACTIVE_RUN_STATUSES)))
     .returning({ id: runs.id, notifiedAt: runs.notifiedAt });
   // Inserted only by the call that ended the run (ended_at is this call's), and at most once per run.
   const summary = db.insert(outputs).select(sql`
@@ -119,28 +78,6 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
       AND NOT EXISTS (SELECT 1 FROM outputs WHERE run_id = ${runId} AND kind = 'summary')`);
   const [r] = end.summary ? (await db.batch([update, summary]))[0] : await update;
   return { ended: !!r, notify: !r || r.notifiedAt === null };
-}
-
-export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {
-  const r = await db
-    .select({ o: steps.observation })
-    .from(steps)
-    .where(and(eq(steps.runId, runId), eq(steps.stepNo, stepNo)))
-    .get();
-  return r?.o ?? null;
-}
-
-/**
- * The stored results of a run's successful calls of `tools` (the ones whose results show links), so a
- * resumed run knows again which URLs it was shown. `tools` is a short fixed list: a handful of parameters.
- */
-export async function linkSourceSteps(db: Db, runId: string, tools: string[]): Promise<{ toolName: string; observation: string }[]> {
-  if (!tools.length) return [];
-  const rows = await db
-    .select({ toolName: steps.toolName, observation: steps.observation })
-    .from(steps)
-    .where(and(eq(steps.runId, runId), isNull(steps.error), inArray(steps.toolName, tools)));
-  return rows.flatMap((r) => (r.toolName && r.observation ? [{ toolName: r.toolName, observation: r.observation }] : []));
 }
 
 /** Cancels a run that has not started: only a `pending` row changes (a started one is the agent's to end). */
@@ -158,5 +95,13 @@ export async function requestCancel(db: Db, runId: string, now = Date.now()): Pr
   await db
     .update(runs)
     .set({ cancelRequestedAt: now, updatedAt: now })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "running"])));
+    .where(and(eq(runs.id, runId), inArray(runs.status, ACTIVE_RUN_STATUSES)));
+}
+
+/** Keeps the last hand-over failure on a pending run, so the dead-letter branch can say what went wrong. */
+export async function noteHandoverError(db: Db, runId: string, message: string, now = Date.now()): Promise<void> {
+  await db
+    .update(runs)
+    .set({ error: `hand-over to the agent failed: ${message.slice(0, 500)}`, updatedAt: now })
+    .where(and(eq(runs.id, runId), eq(runs.status, "pending")));
 }

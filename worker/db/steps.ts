@@ -1,0 +1,77 @@
+/**
+ * Step rows. Steps are inserted with ON CONFLICT DO NOTHING on (run_id, step_no), so replaying a
+ * checkpoint after an eviction never duplicates a step row.
+ */
+import { and, asc, eq, getTableColumns, gt, inArray, isNull } from "drizzle-orm";
+import { D1_MAX_BOUND_PARAMS, type Db } from "./client";
+import type { Totals } from "./run-state";
+import { runs, type StepRow, steps } from "./schema";
+
+/** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
+export const STORED_OBSERVATION_MAX = 32_000;
+
+/** A steps row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9). */
+const STEP_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(steps)).length);
+
+/**
+ * Writes the steps of one turn and the run's totals in one D1 batch, and reads back whether a
+ * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead). A turn
+ * may have any number of parallel tool calls: its rows go in as several INSERTs of at most
+ * STEP_ROWS_PER_INSERT rows, all in the same batch (one transaction), so a turn is recorded whole or not at all.
+ */
+export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals: Totals, now = Date.now()): Promise<{ cancelRequested: boolean }> {
+  const update = db
+    .update(runs)
+    .set({ ...totals, heartbeatAt: now, updatedAt: now })
+    .where(and(eq(runs.id, runId), eq(runs.status, "running")))
+    .returning({ cancelRequestedAt: runs.cancelRequestedAt });
+  if (!rows.length) {
+    const [r] = await update;
+    return { cancelRequested: !r || !!r.cancelRequestedAt };
+  }
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
+    inserts.push(
+      db
+        .insert(steps)
+        .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
+        .onConflictDoNothing(),
+    );
+  const [updated] = await db.batch([update, ...inserts]);
+  // No row back: the run is no longer `running` (cancelled or ended elsewhere): stop like a cancel.
+  return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt };
+}
+
+export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {
+  const r = await db
+    .select({ o: steps.observation })
+    .from(steps)
+    .where(and(eq(steps.runId, runId), eq(steps.stepNo, stepNo)))
+    .get();
+  return r?.o ?? null;
+}
+
+/**
+ * The stored results of a run's successful calls of `tools` (the ones whose results show links), so a
+ * resumed run knows again which URLs it was shown. `tools` is a short fixed list: a handful of parameters.
+ */
+export async function linkSourceSteps(db: Db, runId: string, tools: string[]): Promise<{ toolName: string; observation: string }[]> {
+  if (!tools.length) return [];
+  const rows = await db
+    .select({ toolName: steps.toolName, observation: steps.observation })
+    .from(steps)
+    .where(and(eq(steps.runId, runId), isNull(steps.error), inArray(steps.toolName, tools)));
+  return rows.flatMap((r) => (r.toolName && r.observation ? [{ toolName: r.toolName, observation: r.observation }] : []));
+}
+
+/** Steps in order; the cursor is the last step number seen. */
+export async function listSteps(db: Db, runId: string, q: { afterStep?: number; limit: number }): Promise<{ items: StepRow[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(steps)
+    .where(and(eq(steps.runId, runId), q.afterStep !== undefined ? gt(steps.stepNo, q.afterStep) : undefined))
+    .orderBy(asc(steps.stepNo))
+    .limit(q.limit + 1);
+  const items = rows.slice(0, q.limit);
+  return { items, nextCursor: rows.length > q.limit ? String(items.at(-1)?.stepNo) : null };
+}
