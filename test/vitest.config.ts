@@ -37,6 +37,9 @@ export default defineConfig(async () => {
           test: {
             name: "cli",
             include: ["test/cli/**/*.test.ts"],
+            // One project at a time (worker, then cli, then e2e): the cli and e2e projects each run a real
+            // wrangler dev, and on a 2-core machine three suites at once starve each other into timeouts.
+            sequence: { groupOrder: 1 },
             environment: "node",
             // The CLI's setup bundles the CLI and starts one Worker for the whole suite (after the fakes).
             globalSetup: [at("test/fakes/global-setup.ts"), at("test/cli/global-setup.ts")],
@@ -49,6 +52,7 @@ export default defineConfig(async () => {
             // Real processes as a user starts them (`npm run dev` under an older Node, the deploy script).
             name: "e2e",
             include: ["test/e2e/**/*.test.ts"],
+            sequence: { groupOrder: 2 },
             environment: "node",
             globalSetup: [at("test/fakes/global-setup.ts")],
             testTimeout: 60_000,

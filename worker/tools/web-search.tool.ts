@@ -80,8 +80,12 @@ export function searchNotConfigured(env: Env): string | null {
 
 const PROBE_TIMEOUT_MS = 2_000;
 const PROBE_TTL_MS = 30_000;
-/** Probe results per isolate, keyed by URL: `GET /tools` stays cheap when asked often. */
-const probes = new Map<string, { at: number; result: Promise<string | null> }>();
+/**
+ * Settled probe results per isolate, keyed by URL: `GET /tools` stays cheap when asked often. Only values are
+ * shared, never a pending promise: workerd cancels a request's I/O when that request ends, so a probe started
+ * by one request could leave another waiting on it for ever.
+ */
+const probes = new Map<string, { at: number; reason: string | null }>();
 
 /** The provider's endpoint and the variable that names it. The base URL only: a probe spends no search quota. */
 function endpointOf(env: Env): { variable: string; url: string } {
@@ -105,15 +109,15 @@ async function probe(env: Env, variable: string, url: string): Promise<string | 
 }
 
 /** Configured, but the provider's endpoint does not answer (checked with a 2 s GET, cached 30 s). */
-export function searchLimited(env: Env): Promise<string | null> | null {
+export async function searchLimited(env: Env): Promise<string | null> {
   if (searchNotConfigured(env)) return null;
   const { variable, url } = endpointOf(env);
   const key = `${env.ALLOW_PRIVATE_NETWORK === "true"} ${url}`;
   const hit = probes.get(key);
-  if (hit && Date.now() - hit.at < PROBE_TTL_MS) return hit.result;
-  const result = probe(env, variable, url);
-  probes.set(key, { at: Date.now(), result });
-  return result;
+  if (hit && Date.now() - hit.at < PROBE_TTL_MS) return hit.reason;
+  const reason = await probe(env, variable, url);
+  probes.set(key, { at: Date.now(), reason });
+  return reason;
 }
 
 const clean = (s: string) =>
