@@ -7,14 +7,14 @@
  */
 import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
 import type { Env } from "../lib/env";
-import { dbFor } from "../db/client";
+import { type Db, dbFor } from "../db/client";
 import { providerFor } from "../llm/provider";
 import { redactSecrets } from "../lib/redact";
 import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
 import { MEMORY_DIGEST } from "./prompt";
-import { endRun, startRun } from "../db/run-state";
+import { endRun, startRun, type Totals } from "../db/run-state";
 
 const FIBER = "run";
 /** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */
@@ -104,80 +104,102 @@ export class GoalAgent extends Agent<Env> {
     }
   }
 
-  /** The fiber body. Whatever happens, the run ends in a terminal state here (or stays resumable). */
+  /**
+   * The fiber body: the run's ending (from the snapshot when a previous fiber decided it already, else by
+   * running the run), then the ending recorded. Whatever happens, the run ends in a terminal state here
+   * (or stays resumable).
+   */
   private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController, resume: boolean): Promise<void> {
-    const env = this.env;
-    const db = dbFor(env.DB);
-    const stash = (s: RunSnapshot) => ctx.stash(s);
+    const db = dbFor(this.env.DB);
     // A new fiber starts with no snapshot: carry the checkpoint over at once (stash is synchronous), so an
     // eviction before this fiber's first turn resumes from it again instead of from step one.
-    if (snap) stash(snap);
+    if (snap) ctx.stash(snap);
     try {
-      let ending = snap?.ending;
-      if (!ending) {
-        // this.name is the goal's id (getAgentByName(env.GOAL_AGENT, goalId)). The consumer has acked by
-        // now, so a D1 hiccup here is retried (the SDK's jittered backoff) rather than left to the reaper,
-        // which would notice the pending run only minutes later. A retry may follow a batch that committed
-        // without an answer, so it also takes the run as `running`.
-        const { run, before, goal, memories } = await this.retry(
-          (attempt) => startRun(db, runId, this.name, { resume: resume || attempt > 1, memories: MEMORY_DIGEST }),
-          { maxAttempts: 5 },
-        );
-        if (!run) {
-          if (before !== "running") return; // gone, ended or cancelled before it started: nothing to do
-          // Marked running by an agent that left no fiber behind (storage reset, or a bug): nothing to resume.
-          const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
-          if ((await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify) await notifyRunEnded(env, runId);
-          return;
-        }
-        if (run.cancelRequestedAt) ctl.abort("cancelled");
-        let lastCp = snap?.cp ?? null;
-        if (!goal) {
-          ending = {
-            status: "failed",
-            endReason: "error",
-            summary: null,
-            error: "the goal was deleted",
-            totals: { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens },
-          };
-        } else {
-          try {
-            ending = await runLoop({
-              env,
-              db,
-              goal,
-              run,
-              llm: providerFor(env, goal),
-              tools: toolsFor(goal, env),
-              signal: AbortSignal.any([ctx.signal, ctl.signal]),
-              resumeFrom: lastCp,
-              memories,
-              checkpoint: (cp) => {
-                lastCp = cp;
-                stash({ runId, cp });
-              },
-            });
-          } catch (e) {
-            // Setup errors (no key, bad provider name) and D1 failures: the run fails with the reason.
-            ending = {
-              status: "failed",
-              endReason: "error",
-              summary: null,
-              error: e instanceof Error ? e.message : String(e),
-              totals: { stepsExecuted: lastCp?.stepNo ?? 0, promptTokens: lastCp?.promptTokens ?? 0, completionTokens: lastCp?.completionTokens ?? 0 },
-            };
-          }
-        }
-        stash({ runId, cp: lastCp, ending });
-      }
-      // Provider error texts end up on the run, its webhook and the API: configured secrets never do.
-      if (ending.error) ending = { ...ending, error: redactSecrets(env, ending.error) };
-      // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
-      if ((await endRun(db, runId, ending, ending.totals)).notify) await notifyRunEnded(env, runId);
-      // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
-      await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
+      const ending = snap?.ending ?? (await this.runToEnding(db, runId, snap?.cp ?? null, ctx, ctl, resume));
+      if (ending) await this.recordEnding(db, runId, ending);
     } finally {
       if (this.live.get(runId) === ctl) this.live.delete(runId);
     }
   }
+
+  /**
+   * Starts (or resumes) the run and runs the loop to its ending, which is stashed so that a failed D1 write
+   * of the end can be redone. Null when there is nothing to record: the run is gone or over, or it could not
+   * be resumed and was failed here.
+   */
+  private async runToEnding(
+    db: Db,
+    runId: string,
+    from: Checkpoint | null,
+    ctx: FiberContext,
+    ctl: AbortController,
+    resume: boolean,
+  ): Promise<LoopResult | null> {
+    const env = this.env;
+    // this.name is the goal's id (getAgentByName(env.GOAL_AGENT, goalId)). The consumer has acked by
+    // now, so a D1 hiccup here is retried (the SDK's jittered backoff) rather than left to the reaper,
+    // which would notice the pending run only minutes later. A retry may follow a batch that committed
+    // without an answer, so it also takes the run as `running`.
+    const { run, before, goal, memories } = await this.retry(
+      (attempt) => startRun(db, runId, this.name, { resume: resume || attempt > 1, memories: MEMORY_DIGEST }),
+      { maxAttempts: 5 },
+    );
+    if (!run) {
+      // Gone, ended or cancelled before it started: nothing to do. Marked running by an agent that left no
+      // fiber behind (storage reset, or a bug): nothing to resume from, so it fails.
+      if (before === "running") await this.failUnresumable(db, runId);
+      return null;
+    }
+    if (run.cancelRequestedAt) ctl.abort("cancelled");
+    let last = from;
+    let ending: LoopResult;
+    if (!goal)
+      ending = failed("the goal was deleted", { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens });
+    else {
+      try {
+        ending = await runLoop({
+          env,
+          db,
+          goal,
+          run,
+          llm: providerFor(env, goal),
+          tools: toolsFor(goal, env),
+          signal: AbortSignal.any([ctx.signal, ctl.signal]),
+          resumeFrom: last,
+          memories,
+          checkpoint: (cp) => {
+            last = cp;
+            ctx.stash({ runId, cp } satisfies RunSnapshot);
+          },
+        });
+      } catch (e) {
+        // Setup errors (no key, bad provider name) and D1 failures: the run fails with the reason.
+        ending = failed(e instanceof Error ? e.message : String(e), {
+          stepsExecuted: last?.stepNo ?? 0,
+          promptTokens: last?.promptTokens ?? 0,
+          completionTokens: last?.completionTokens ?? 0,
+        });
+      }
+    }
+    ctx.stash({ runId, cp: last, ending } satisfies RunSnapshot);
+    return ending;
+  }
+
+  /** Ends the run with `ending` (once: a redone end finds it ended), sends its notification, trims the fiber ledger. */
+  private async recordEnding(db: Db, runId: string, ending: LoopResult): Promise<void> {
+    // Provider error texts end up on the run, its webhook and the API: configured secrets never do.
+    const end = ending.error ? { ...ending, error: redactSecrets(this.env, ending.error) } : ending;
+    // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
+    if ((await endRun(db, runId, end, end.totals)).notify) await notifyRunEnded(this.env, runId);
+    // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
+    await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
+  }
+
+  /** A run marked running with no checkpoint to resume from fails with the reason (and its notification). */
+  private async failUnresumable(db: Db, runId: string): Promise<void> {
+    const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
+    if ((await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify) await notifyRunEnded(this.env, runId);
+  }
 }
+
+const failed = (error: string, totals: Totals): LoopResult => ({ status: "failed", endReason: "error", summary: null, error, totals });
