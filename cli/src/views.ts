@@ -26,7 +26,10 @@ export function statusLabel(p: Printer, status: string): string {
 export const scheduleLabel = (g: Goal) => (g.schedule ? `${g.schedule.cron} (${g.schedule.timezone})` : "manual");
 
 export function goalTable(p: Printer, goals: Goal[]): void {
-  if (!goals.length) return p.line(p.c.dim(`No goals yet. Create one: ${hint('goal create --objective "…" --schedule "0 16 * * 5"')}`));
+  if (!goals.length) {
+    p.line(p.c.dim(`No goals yet. Create one: ${hint('goal create --objective "…" --schedule "0 16 * * 5"')}`));
+    return;
+  }
   p.table(
     ["ID", "STATUS", "SCHEDULE", "NEXT RUN", "OBJECTIVE"],
     goals.map((g) => [
@@ -65,7 +68,10 @@ export function fireTimes(p: Printer, fires: { utc: string; local: string }[], n
 }
 
 export function runTable(p: Printer, runs: Run[]): void {
-  if (!runs.length) return p.line(p.c.dim("No runs."));
+  if (!runs.length) {
+    p.line(p.c.dim("No runs."));
+    return;
+  }
   p.table(
     ["ID", "STATUS", "TRIGGER", "STEPS", "STARTED", "DURATION", "GOAL"],
     runs.map((r) => [

@@ -17,8 +17,9 @@ type Target = "query" | "param" | "json";
 function illFormedPaths(value: unknown, path: string[] = [], out: string[] = []): string[] {
   if (typeof value === "string") {
     if (!value.isWellFormed()) out.push(path.join("."));
-  } else if (Array.isArray(value)) value.forEach((v, i) => illFormedPaths(v, [...path, String(i)], out));
-  else if (value && typeof value === "object")
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) illFormedPaths(v, [...path, String(i)], out);
+  } else if (value && typeof value === "object")
     for (const [k, v] of Object.entries(value)) {
       if (!k.isWellFormed()) out.push([...path, k.toWellFormed()].join("."));
       else illFormedPaths(v, [...path, k], out);

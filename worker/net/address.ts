@@ -36,7 +36,7 @@ export function parseIPv6(host: string): number[] | null {
   if (tail) {
     const v4 = parseIPv4(tail[1]);
     if (v4 === null) return null;
-    h = h.slice(0, -tail[1].length) + `${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+    h = `${h.slice(0, -tail[1].length)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
   }
   const halves = h.split("::");
   if (halves.length > 2) return null;

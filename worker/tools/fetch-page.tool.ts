@@ -63,7 +63,7 @@ export const fetchPageTool = () =>
     execute: async ({ url, offset }, ctx) => {
       const refused = ctx.provenance.refusal(url);
       if (refused) throw new ToolError(refused);
-      let res;
+      let res: Awaited<ReturnType<typeof guardedFetch>>;
       try {
         res = await guardedFetch(
           url,

@@ -104,7 +104,7 @@ type Open = { tag: string; close: string | null; skip: boolean; main: boolean; p
 function skipByAttrs(attrs: string): boolean {
   if (ATTR_SKIP.test(attrs)) return true;
   ATTR_NAMES.lastIndex = 0;
-  for (let m; (m = ATTR_NAMES.exec(attrs)); ) if (SKIP_NAMES.test(m[1].replace(/^["']|["']$/g, ""))) return true;
+  for (let m: RegExpExecArray | null; (m = ATTR_NAMES.exec(attrs)); ) if (SKIP_NAMES.test(m[1].replace(/^["']|["']$/g, ""))) return true;
   return false;
 }
 
@@ -223,7 +223,7 @@ export function htmlToText(html: string, baseUrl: string): Extracted {
 
   TOKEN.lastIndex = 0;
   let at = 0;
-  for (let m; (m = TOKEN.exec(html)); ) {
+  for (let m: RegExpExecArray | null; (m = TOKEN.exec(html)); ) {
     if (m.index > at) text(html.slice(at, m.index));
     at = TOKEN.lastIndex;
     if (m[2] === undefined) continue; // comment, doctype, processing instruction

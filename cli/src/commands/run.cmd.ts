@@ -1,6 +1,6 @@
 /** `async-agent run …`: list, show, logs, watch, cancel. */
 import { type Command, Option } from "commander";
-import { isTerminal, RUN_STATUSES } from "../../../worker/domain/vocabulary";
+import { isTerminal, RUN_STATUSES, STEP_EVENT } from "../../../worker/domain/vocabulary";
 import { contextFor, examples } from "../context";
 import { oneLine, truncate } from "../output";
 import { runDetail, runEnd, runTable, stepBlock } from "../views";
@@ -60,7 +60,10 @@ export function registerRun(program: Command): void {
       const [r, steps] = await Promise.all([client.getRun(id), client.allSteps(id)]);
       if (!f.follow || isTerminal(r.status)) {
         if (p.json && !f.follow) return p.result(steps, () => undefined);
-        if (p.json) return steps.forEach((s) => p.ndjson({ event: "step", data: s }));
+        if (p.json) {
+          for (const s of steps) p.ndjson({ event: STEP_EVENT, data: s });
+          return;
+        }
         if (!steps.length) p.note(`run ${id} has no steps${isTerminal(r.status) ? "" : " yet"}`);
         for (const s of p.safe(steps)) stepBlock(p, s);
         // A run that ended says how, and why it failed: often before its first step (model, budget).
@@ -68,7 +71,7 @@ export function registerRun(program: Command): void {
         else p.note(`run ${id} is ${r.status}: follow it with --follow`);
         return;
       }
-      if (p.json) steps.forEach((s) => p.ndjson({ event: "step", data: s }));
+      if (p.json) for (const s of steps) p.ndjson({ event: STEP_EVENT, data: s });
       else for (const s of p.safe(steps)) stepBlock(p, s);
       await watchRun(ctx, id, { after: steps.at(-1)?.stepNo ?? 0, detail: true });
     });
