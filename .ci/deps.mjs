@@ -18,6 +18,7 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
  * its own layer's other folders, nor of a layer above. `index.ts` is worker/index.ts (wiring only).
  */
 const LAYERS = [["index.ts"], ["api"], ["scheduler"], ["queue"], ["agent"], ["notify", "llm"], ["tools"], ["net"], ["db"], ["domain", "lib"]];
+const LAYER_LINE = LAYERS.map((l) => (l.length > 1 ? `{${l.join(", ")}}` : l[0])).join(" → ");
 /** What the CLI may import from the Worker: the vocabulary and domain schemas, and the API's request/response shapes. */
 const CLI_MAY_IMPORT = [/^worker\/domain\//, /^worker\/api\/schemas\.ts$/];
 
@@ -76,9 +77,7 @@ for (const file of worker) {
     if (it.folder === me.folder) continue;
     if (it.layer <= me.layer) {
       const why = it.layer === me.layer ? "a sibling of its own layer" : "a layer above it";
-      problems.push(
-        `${file} → ${dep}: ${me.folder}/ may not import ${it.folder}/ (${why}; layers top to bottom: ${LAYERS.map((l) => (l.length > 1 ? `{${l.join(", ")}}` : l[0])).join(" → ")})`,
-      );
+      problems.push(`${file} → ${dep}: ${me.folder}/ may not import ${it.folder}/ (${why}; layers top to bottom: ${LAYER_LINE})`);
     }
   }
 }

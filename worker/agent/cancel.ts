@@ -11,7 +11,10 @@ import { cancelPending, requestCancel } from "../db/run-state";
 import { activeRunsOf } from "../db/runs";
 import type { RunRow } from "../db/schema";
 
-/** `cancelled`: the run was pending and is over now (the caller sends its notification); `requested`: it was running and stops at once or at its next safe point. */
+/**
+ * `cancelled`: the run was pending and is over now (the caller sends its notification); `requested`: it was
+ * running and stops at once or at its next safe point.
+ */
 export type CancelOutcome = "cancelled" | "requested";
 
 /** Requests the cancellation of a pending or running run (a finished one is left as it is). */

@@ -20,7 +20,6 @@ export const ENDED_RUN_STATUSES = ["completed", "failed", "cancelled"] as const 
 export type EndedRunStatus = (typeof ENDED_RUN_STATUSES)[number];
 
 export const isTerminal = (s: RunStatus): boolean => (TERMINAL_RUN_STATUSES as readonly RunStatus[]).includes(s);
-export const isActive = (s: RunStatus): boolean => (ACTIVE_RUN_STATUSES as readonly RunStatus[]).includes(s);
 export const isEnded = (s: RunStatus): s is EndedRunStatus => (ENDED_RUN_STATUSES as readonly RunStatus[]).includes(s);
 
 /** Why a run ended (runs.end_reason). */
@@ -30,7 +29,6 @@ export const TRIGGERS = ["manual", "schedule"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 export const OUTPUT_KINDS = ["summary", "file", "webhook", "email"] as const;
-export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export const PROVIDERS = ["openai", "openrouter", "ollama"] as const;
 export type Provider = (typeof PROVIDERS)[number];

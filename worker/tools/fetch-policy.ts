@@ -13,8 +13,6 @@
 import type { GoalRow } from "../db/schema";
 import { domainMatches } from "../net/guarded-fetch";
 
-export type FetchPolicy = "provenance" | "any";
-
 /** A URL in text ends at a character that never appears unescaped in one. */
 const URL_IN_TEXT = /https?:\/\/[^\s"<>`{}|\\^]+/gi;
 /** A host name written without a scheme: "news.ycombinator.com". */
