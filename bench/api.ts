@@ -1,47 +1,69 @@
 /**
- * bench:api — the API under load on this machine: `wrangler dev` on 127.0.0.1 with 10,000 goals in the local D1,
- * 50 concurrent connections for a bounded time against `GET /api/v1/goals?limit=50`, then `POST /api/v1/goals`.
- * Prints requests/s and p50/p99 latency. Target: list p99 under 50 ms.
+ * bench:api — the API's handlers side by side with the platform's floor, on `wrangler dev` on 127.0.0.1:
+ * for a D1 holding 10 and then 1,000 goals (BENCH_GOALS), each endpoint gets
+ * - CPU per request: the workerd processes' CPU (from /proc) over BENCH_CPU_REQUESTS sequential requests,
+ *   and that minus a bare `GET /health` on the same server (the handler's own cost: auth, validation, query);
+ * - throughput: requests/s and p50/p99 latency with 50 connections for BENCH_SECONDS.
+ * Targets: list p99 under 50 ms; list and create ≤ 0.3 ms of CPU beyond /health.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { percentile, startDevServer } from "./lib/dev-server.ts";
+import { type DevServer, percentile, startDevServer } from "./lib/dev-server.ts";
 
-const GOALS = 10_000;
+const SIZES = (process.env.BENCH_GOALS ?? "10,1000").split(",").map(Number);
 const CONCURRENCY = 50;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const TOKEN = "bench-token";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CPU_REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 500);
+const TOKEN = "bench-token-0123456789abcdef";
 
-function seedSql(): string {
+function seedSql(goals: number): string {
   const now = Date.now();
   const rows: string[] = [];
-  for (let i = 0; i < GOALS; i++) {
+  for (let i = 0; i < goals; i++) {
     // Same shape as worker/lib/ids.ts: time-ordered base32 + randomness.
-    const id = `goal_${(now - GOALS + i).toString(32).padStart(10, "0")}${Math.random().toString(32).slice(2, 18).padEnd(16, "0")}`;
+    const id = `goal_${(now - goals + i).toString(32).padStart(10, "0")}${Math.random().toString(32).slice(2, 18).padEnd(16, "0")}`;
     rows.push(`('${id}','bench objective ${i}','active','0 9 * * *','UTC',${now + 3_600_000},'{}',${now},${now})`);
   }
   const chunks: string[] = [];
   for (let i = 0; i < rows.length; i += 500)
-    chunks.push(
-      `INSERT INTO goals (id, objective, status, cron, timezone, next_run_at, params, created_at, updated_at) VALUES ${rows.slice(i, i + 500).join(",")};`,
-    );
+    chunks.push(`INSERT INTO goals (id, objective, status, cron, timezone, next_run_at, params, created_at, updated_at) VALUES ${rows.slice(i, i + 500).join(",")};`);
   return chunks.join("\n");
 }
 
-async function load(name: string, request: () => Promise<Response>, expectStatus: number, connections = CONCURRENCY) {
+type Endpoint = { name: string; request: (url: string) => Promise<Response>; status: number };
+const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+const body = JSON.stringify({ objective: "bench goal", schedule: { cron: "0 16 * * 5", timezone: "Europe/Berlin" } });
+const ENDPOINTS: Endpoint[] = [
+  { name: "GET /health", request: (u) => fetch(`${u}/health`), status: 200 },
+  { name: "GET /api/v1/goals", request: (u) => fetch(`${u}/api/v1/goals`, { headers }), status: 200 },
+  { name: "POST /api/v1/goals", request: (u) => fetch(`${u}/api/v1/goals`, { method: "POST", headers, body }), status: 201 },
+];
+
+async function cpuPerRequest(server: DevServer, e: Endpoint): Promise<number> {
+  for (let i = 0; i < 20; i++) await (await e.request(server.url)).arrayBuffer(); // warm
+  const before = server.workerdCpuSeconds();
+  for (let i = 0; i < CPU_REQUESTS; i++) {
+    const res = await e.request(server.url);
+    await res.arrayBuffer();
+    if (res.status !== e.status) throw new Error(`${e.name}: ${res.status}`);
+  }
+  return ((server.workerdCpuSeconds() - before) * 1000) / CPU_REQUESTS;
+}
+
+async function load(server: DevServer, e: Endpoint) {
   const latencies: number[] = [];
   let errors = 0;
   const end = Date.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < end) {
         const t = performance.now();
         try {
-          const res = await request();
+          const res = await e.request(server.url);
           await res.arrayBuffer();
-          if (res.status !== expectStatus) errors++;
+          if (res.status !== e.status) errors++;
         } catch {
           errors++;
         }
@@ -49,33 +71,32 @@ async function load(name: string, request: () => Promise<Response>, expectStatus
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(1);
-  console.log(
-    `${name.padEnd(28)} ${String(connections).padStart(2)} conn ${String(latencies.length).padStart(6)} req  ${f(latencies.length / elapsed).padStart(7)} req/s  p50 ${f(percentile(latencies, 50))} ms  p99 ${f(percentile(latencies, 99))} ms  errors ${errors}`,
-  );
+  return { rps: latencies.length / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 }
 
-const seedFile = join(mkdtempSync(join(tmpdir(), "async-agent-bench-api-")), "seed.sql");
-writeFileSync(seedFile, seedSql());
-const server = await startDevServer(
-  { API_TOKEN: TOKEN, LLM_PROVIDER: "openai", OPENAI_API_KEY: "unused", OPENAI_MODEL: "gpt-4.1-mini" },
-  { beforeStart: (d1) => d1.exec(seedFile) },
-);
-rmSync(seedFile);
-try {
-  const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
-  const check = await fetch(`${server.url}/api/v1/goals?limit=50`, { headers });
-  const page = (await check.json()) as { items: unknown[] };
-  console.log(`bench:api — ${GOALS} goals seeded, ${CONCURRENCY} connections, ${SECONDS} s per endpoint (first page: ${page.items.length} goals)`);
-  // The floor: wrangler dev's own overhead on this machine, no D1, no auth.
-  await load("GET /health", () => fetch(`${server.url}/health`), 200);
-  await load("GET /api/v1/goals?limit=50", () => fetch(`${server.url}/api/v1/goals?limit=50`, { headers }), 200);
-  // One connection: the latency of a request without queueing behind 49 others.
-  await load("GET /api/v1/goals?limit=50", () => fetch(`${server.url}/api/v1/goals?limit=50`, { headers }), 200, 1);
-  const body = JSON.stringify({ objective: "bench goal", schedule: { cron: "0 16 * * 5", timezone: "Europe/Berlin" } });
-  await load("POST /api/v1/goals", () => fetch(`${server.url}/api/v1/goals`, { method: "POST", headers, body }), 201);
-} finally {
-  await server.stop();
+console.log(`bench:api — CPU over ${CPU_REQUESTS} sequential requests; load: ${CONCURRENCY} connections × ${SECONDS} s per endpoint`);
+console.log(`${"goals".padStart(6)}  ${"endpoint".padEnd(20)} ${"CPU/req".padStart(9)} ${"beyond /health".padStart(15)} ${"req/s".padStart(8)} ${"p50".padStart(8)} ${"p99".padStart(8)}  errors`);
+for (const goals of SIZES) {
+  const seedFile = join(mkdtempSync(join(tmpdir(), "async-agent-bench-api-")), "seed.sql");
+  writeFileSync(seedFile, seedSql(goals));
+  const server = await startDevServer(
+    { API_TOKEN: TOKEN, LLM_PROVIDER: "openai", OPENAI_API_KEY: "unused", OPENAI_MODEL: "gpt-4.1-mini" },
+    { beforeStart: (d1) => d1.exec(seedFile) },
+  );
+  rmSync(seedFile);
+  try {
+    let floor = 0;
+    for (const e of ENDPOINTS) {
+      const cpu = await cpuPerRequest(server, e);
+      if (e.name === "GET /health") floor = cpu;
+      const l = await load(server, e);
+      const f = (n: number) => n.toFixed(2);
+      console.log(
+        `${String(goals).padStart(6)}  ${e.name.padEnd(20)} ${`${f(cpu)} ms`.padStart(9)} ${(e.name === "GET /health" ? "—" : `${f(cpu - floor)} ms`).padStart(15)} ${l.rps.toFixed(0).padStart(8)} ${`${f(l.p50)} ms`.padStart(8)} ${`${f(l.p99)} ms`.padStart(8)}  ${l.errors}`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
 }
