@@ -17,59 +17,16 @@ const finishRuns = (goalId: string) =>
 
 describe("scheduler: DST-correct fire times, daily and weekly", () => {
   // fires: consecutive fire times in UTC; ghost: the repeated local hour, which must not fire again.
+  // biome-ignore format: one case per line reads as a table
   const cases = [
-    {
-      name: "New York spring forward, daily",
-      cron: "30 2 * * *",
-      tz: "America/New_York",
-      fires: ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"],
-    },
-    {
-      name: "New York spring forward, weekly",
-      cron: "30 2 * * 0",
-      tz: "America/New_York",
-      fires: ["2026-03-01T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-15T06:30:00Z"],
-    },
-    {
-      name: "New York fall back, daily",
-      cron: "30 1 * * *",
-      tz: "America/New_York",
-      fires: ["2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"],
-      ghost: "2026-11-01T06:30:00Z",
-    },
-    {
-      name: "New York fall back, weekly",
-      cron: "30 1 * * 0",
-      tz: "America/New_York",
-      fires: ["2026-10-25T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-08T06:30:00Z"],
-      ghost: "2026-11-01T06:30:00Z",
-    },
-    {
-      name: "Berlin spring forward, daily",
-      cron: "30 2 * * *",
-      tz: "Europe/Berlin",
-      fires: ["2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"],
-    },
-    {
-      name: "Berlin spring forward, weekly",
-      cron: "30 2 * * 0",
-      tz: "Europe/Berlin",
-      fires: ["2026-03-22T01:30:00Z", "2026-03-29T01:00:00Z", "2026-04-05T00:30:00Z"],
-    },
-    {
-      name: "Berlin fall back, daily",
-      cron: "30 2 * * *",
-      tz: "Europe/Berlin",
-      fires: ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"],
-      ghost: "2026-10-25T01:30:00Z",
-    },
-    {
-      name: "Berlin fall back, weekly",
-      cron: "30 2 * * 0",
-      tz: "Europe/Berlin",
-      fires: ["2026-10-18T00:30:00Z", "2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"],
-      ghost: "2026-10-25T01:30:00Z",
-    },
+    { name: "New York spring forward, daily", cron: "30 2 * * *", tz: "America/New_York", fires: ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"] },
+    { name: "New York spring forward, weekly", cron: "30 2 * * 0", tz: "America/New_York", fires: ["2026-03-01T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-15T06:30:00Z"] },
+    { name: "New York fall back, daily", cron: "30 1 * * *", tz: "America/New_York", fires: ["2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"], ghost: "2026-11-01T06:30:00Z" },
+    { name: "New York fall back, weekly", cron: "30 1 * * 0", tz: "America/New_York", fires: ["2026-10-25T05:30:00Z", "2026-11-01T05:30:00Z", "2026-11-08T06:30:00Z"], ghost: "2026-11-01T06:30:00Z" },
+    { name: "Berlin spring forward, daily", cron: "30 2 * * *", tz: "Europe/Berlin", fires: ["2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"] },
+    { name: "Berlin spring forward, weekly", cron: "30 2 * * 0", tz: "Europe/Berlin", fires: ["2026-03-22T01:30:00Z", "2026-03-29T01:00:00Z", "2026-04-05T00:30:00Z"] },
+    { name: "Berlin fall back, daily", cron: "30 2 * * *", tz: "Europe/Berlin", fires: ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"], ghost: "2026-10-25T01:30:00Z" },
+    { name: "Berlin fall back, weekly", cron: "30 2 * * 0", tz: "Europe/Berlin", fires: ["2026-10-18T00:30:00Z", "2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"], ghost: "2026-10-25T01:30:00Z" },
   ];
 
   for (const c of cases) {
