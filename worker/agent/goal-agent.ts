@@ -12,6 +12,8 @@ import { providerFor } from "../llm/provider";
 import { redactSecrets } from "../lib/redact";
 import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
+import type { Message } from "../llm/types";
+import { ConversationLog } from "./conversation-log";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
 import { MEMORY_DIGEST } from "./prompt";
 import { endRun, startRun, type Totals } from "../db/run-state";
@@ -21,8 +23,13 @@ const FIBER = "run";
 const fiberKey = (runId: string, n: number) => (n === 0 ? `run:${runId}` : `run:${runId}:resume:${n}`);
 const FIBER_RETENTION_MS = 7 * 24 * 3600_000;
 
+/**
+ * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many. (A
+ * snapshot from before the log carries `messages` itself; it is read as it is.)
+ */
+type StoredCheckpoint = Omit<Checkpoint, "messages"> & { messageCount?: number; messages?: Message[] };
 /** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
-type RunSnapshot = { runId: string; cp: Checkpoint | null; ending?: LoopResult };
+type RunSnapshot = { runId: string; cp: StoredCheckpoint | null; ending?: LoopResult };
 
 /** The newest checkpoint among a run's fibers (the newest fiber may have been cut off before stashing). */
 function latestSnapshot(fibers: FiberInspection[]): RunSnapshot | null {
@@ -35,6 +42,7 @@ export type Acceptance = { accepted: boolean; state: "started" | "resumed" | "ru
 export class GoalAgent extends Agent<Env> {
   /** Runs executing in this isolate, with the controller `cancelRun` aborts. */
   private live = new Map<string, AbortController>();
+  private conversation = new ConversationLog(this.sql.bind(this));
 
   /**
    * RPC from the queue consumer. Idempotent: the same run id never executes twice. No D1 here: the
@@ -130,7 +138,7 @@ export class GoalAgent extends Agent<Env> {
   private async runToEnding(
     db: Db,
     runId: string,
-    from: Checkpoint | null,
+    from: StoredCheckpoint | null,
     ctx: FiberContext,
     ctl: AbortController,
     resume: boolean,
@@ -151,7 +159,10 @@ export class GoalAgent extends Agent<Env> {
       return null;
     }
     if (run.cancelRequestedAt) ctl.abort("cancelled");
-    let last = from;
+    // The conversation so far, and how much of it the log holds already.
+    const { messages: carried, messageCount, ...rest } = from ?? {};
+    let last: Checkpoint | null = from ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) } : null;
+    let logged = carried ? 0 : (messageCount ?? 0);
     let ending: LoopResult;
     if (!goal)
       ending = failed("the goal was deleted", { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens });
@@ -169,7 +180,13 @@ export class GoalAgent extends Agent<Env> {
           memories,
           checkpoint: (cp) => {
             last = cp;
-            ctx.stash({ runId, cp } satisfies RunSnapshot);
+            const { messages, ...small } = cp;
+            const appended = this.conversation.append(runId, messages, logged);
+            logged = messages.length;
+            const snap: RunSnapshot = { runId, cp: { ...small, messageCount: logged } };
+            ctx.stash(snap);
+            // What the stash wrote, for run.timing (bench:agent): small, since it holds one turn at most.
+            return appended + JSON.stringify(snap).length;
           },
         });
       } catch (e) {
@@ -181,7 +198,8 @@ export class GoalAgent extends Agent<Env> {
         });
       }
     }
-    ctx.stash({ runId, cp: last, ending } satisfies RunSnapshot);
+    // The ending alone is enough to record it again after a crash: no conversation in this stash.
+    ctx.stash({ runId, cp: null, ending } satisfies RunSnapshot);
     return ending;
   }
 
@@ -191,6 +209,7 @@ export class GoalAgent extends Agent<Env> {
     const end = ending.error ? { ...ending, error: redactSecrets(this.env, ending.error) } : ending;
     // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
     if ((await endRun(db, runId, end, end.totals)).notify) await notifyRunEnded(this.env, runId);
+    this.conversation.drop(runId);
     // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
     await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
   }
@@ -199,6 +218,7 @@ export class GoalAgent extends Agent<Env> {
   private async failUnresumable(db: Db, runId: string): Promise<void> {
     const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
     if ((await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify) await notifyRunEnded(this.env, runId);
+    this.conversation.drop(runId);
   }
 }
 

@@ -61,7 +61,11 @@ export type LoopInput = {
   tools: Tool[];
   /** Aborted on cancellation (RPC) — the loop also polls runs.cancel_requested_at. */
   signal: AbortSignal;
-  checkpoint: (cp: Checkpoint) => void;
+  /**
+   * Persists `cp` synchronously; returns the bytes it wrote. Messages only ever get appended to
+   * `cp.messages` (never changed in place), so the caller may store just the new ones.
+   */
+  checkpoint: (cp: Checkpoint) => number | void;
   resumeFrom?: Checkpoint | null;
   /** The goal's newest memories for the prompt, when the caller already read them (the agent does, in its start batch). */
   memories?: MemoryRow[];
@@ -158,7 +162,7 @@ class Loop {
       const memories = input.memories ?? (await recentMemories(db, goal.id, MEMORY_DIGEST));
       const messages = openingMessages(memories, goal, run, input.tools, budget, new Date(this.now()));
       this.cp = { v: 1, messages, stepNo: 0, promptTokens: 0, completionTokens: 0, startedAt: this.now(), warnings: [], pending: [] };
-      input.checkpoint(this.cp);
+      this.timing.stashed(input.checkpoint(this.cp));
     }
     this.deadline = budget.seconds ? this.cp.startedAt + budget.seconds * 1000 : null;
     return null;
@@ -214,7 +218,7 @@ class Loop {
         const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
         turn.results[i] = result;
         // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
-        if (--outstanding > 0) input.checkpoint(cp);
+        if (--outstanding > 0) this.timing.stashed(input.checkpoint(cp));
         return result;
       }),
     );
@@ -289,7 +293,7 @@ class Loop {
     }
     const turn: Turn = { reply, calls: Math.min(reply.toolCalls.length, stepsLeft), results: [] };
     cp.turn = turn;
-    this.input.checkpoint(cp);
+    this.timing.stashed(this.input.checkpoint(cp));
     return turn;
   }
 
@@ -327,10 +331,12 @@ class Loop {
   private async commit(rows: StepRow[], pushed: Message[]): Promise<void> {
     const { cp } = this;
     cp.stepNo += rows.length;
-    cp.messages = boundConversation([...cp.messages, ...pushed], [], Infinity);
+    // Stored as sent: compaction is a function of the list (see context-window.ts), applied per request.
+    cp.messages.push(...pushed);
     cp.pending = [...this.writer.unconfirmed, ...rows];
     cp.turn = undefined;
-    this.input.checkpoint(cp);
+    this.timing.stashed(this.input.checkpoint(cp));
+    this.timing.turnStored();
     await this.writer.write(rows, totalsOf(cp));
   }
 

@@ -7,8 +7,22 @@ export class RunTiming {
   llmMs = 0;
   toolMs = 0;
   readonly overheadMs: number[] = [];
+  /** Bytes each turn's checkpoints wrote (the new messages and the snapshot): flat when storage is append-only. */
+  readonly stashBytes: number[] = [];
   private replyAt: number | null = null;
   private turnToolMs = 0;
+  private turnStashBytes = 0;
+
+  /** A checkpoint of the current turn wrote `bytes`. */
+  stashed(bytes: number | void): void {
+    this.turnStashBytes += bytes ?? 0;
+  }
+
+  /** The turn's last checkpoint is written. */
+  turnStored(): void {
+    this.stashBytes.push(this.turnStashBytes);
+    this.turnStashBytes = 0;
+  }
 
   /** Just before an LLM request: closes the overhead span opened by the previous reply. Returns the send time. */
   requesting(): number {
@@ -39,6 +53,7 @@ export class RunTiming {
         toolMs: this.toolMs,
         overheadMedianMs: o[Math.floor(o.length / 2)] ?? null,
         overheadMs: o,
+        stashBytes: this.stashBytes,
       }),
     );
   }

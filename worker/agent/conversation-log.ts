@@ -1,0 +1,51 @@
+/**
+ * A run's conversation in its agent's own SQLite, append-only: each checkpoint writes only the messages
+ * added since the previous one, and the fiber's stash keeps the rest of the checkpoint with a message
+ * count. What a step writes therefore follows that step, not the length of the conversation (stashing
+ * the whole conversation twice a turn cost more CPU with every step).
+ *
+ * Both writes are synchronous Durable Object storage calls made in one go, so they commit together: a
+ * stash never names messages that are not stored. Rows are keyed (run, seq) and rewritten as they were,
+ * so a resume that appends the same messages again changes nothing. A run's rows go when it has ended.
+ */
+import type { Message } from "../llm/types";
+
+/** The agents SDK's `this.sql` (synchronous, on the agent's own storage). */
+type Sql = <T = Record<string, string | number | boolean | null>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
+
+export class ConversationLog {
+  private ready = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  private ensure(): void {
+    if (this.ready) return;
+    this.sql`CREATE TABLE IF NOT EXISTS run_messages (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (run_id, seq))`;
+    this.ready = true;
+  }
+
+  /** Stores `messages[from..]`; returns the bytes written. */
+  append(runId: string, messages: Message[], from: number): number {
+    this.ensure();
+    let bytes = 0;
+    for (let seq = from; seq < messages.length; seq++) {
+      const body = JSON.stringify(messages[seq]);
+      bytes += body.length;
+      this.sql`INSERT OR REPLACE INTO run_messages (run_id, seq, body) VALUES (${runId}, ${seq}, ${body})`;
+    }
+    return bytes;
+  }
+
+  /** The first `count` messages of the run, in order. */
+  read(runId: string, count: number): Message[] {
+    this.ensure();
+    const rows = this.sql<{ body: string }>`SELECT body FROM run_messages WHERE run_id = ${runId} AND seq < ${count} ORDER BY seq`;
+    if (rows.length !== count) throw new Error(`the checkpoint names ${count} messages but ${rows.length} are stored`);
+    return rows.map((r) => JSON.parse(r.body) as Message);
+  }
+
+  drop(runId: string): void {
+    this.ensure();
+    this.sql`DELETE FROM run_messages WHERE run_id = ${runId}`;
+  }
+}
