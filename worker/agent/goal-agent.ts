@@ -161,7 +161,9 @@ export class GoalAgent extends Agent<Env> {
     if (run.cancelRequestedAt) ctl.abort("cancelled");
     // The conversation so far, and how much of it the log holds already.
     const { messages: carried, messageCount, ...rest } = from ?? {};
-    let last: Checkpoint | null = from ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) } : null;
+    let last: Checkpoint | null = from
+      ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) }
+      : null;
     let logged = carried ? 0 : (messageCount ?? 0);
     let ending: LoopResult;
     if (!goal)

@@ -65,6 +65,7 @@ export type LoopInput = {
    * Persists `cp` synchronously; returns the bytes it wrote. Messages only ever get appended to
    * `cp.messages` (never changed in place), so the caller may store just the new ones.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a checkpoint callback may return nothing (the tests' do)
   checkpoint: (cp: Checkpoint) => number | void;
   resumeFrom?: Checkpoint | null;
   /** The goal's newest memories for the prompt, when the caller already read them (the agent does, in its start batch). */

@@ -14,6 +14,7 @@ export class RunTiming {
   private turnStashBytes = 0;
 
   /** A checkpoint of the current turn wrote `bytes`. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: takes what the checkpoint callback returned, which may be nothing
   stashed(bytes: number | void): void {
     this.turnStashBytes += bytes ?? 0;
   }
