@@ -32,6 +32,21 @@ describe("agent runs through the queue", () => {
     expect(stats.toolsOffered[0]).toEqual(expect.arrayContaining(["remember", "write_file", "finish", "read_more"]));
   });
 
+  it("run now hands the run over twice (at once, and through the queue) and it still executes exactly once", async () => {
+    const { run, key } = await startScriptedRun({
+      turns: [{ toolCalls: [{ name: "write_file", arguments: { path: "once.txt", content: "written once" } }] }, { text: "Done once." }],
+    });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", stepsExecuted: 2 });
+    // The queue's copy of the hand-over arrives after its batch window (1 s): give it time to find the run ended.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await llmStats(key)).requests).toBe(2);
+    expect((await stepsOf(run.id)).map((s) => s.stepNo)).toEqual([1, 2]);
+    const files = (await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file");
+    expect(files).toHaveLength(1);
+    expect((await api.get(`/runs/${run.id}`)).body).toMatchObject({ status: "completed", stepsExecuted: 2 });
+  });
+
   it("executes parallel tool calls of one reply as separate steps", async () => {
     const { run } = await startScriptedRun({
       turns: [

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { dbFor } from "../../worker/db/client";
 import { getGoal } from "../../worker/db/goals";
 import { createRuns } from "../../worker/db/scheduling";
@@ -7,6 +7,7 @@ import { newId } from "../../worker/lib/ids";
 import { formatLocal } from "../../worker/domain/next-fire";
 import { mustWaitForPrevious } from "../../worker/queue/consumer";
 import { dispatchDueGoals } from "../../worker/scheduler/scheduled";
+import { script } from "./agent-helpers";
 import { api, createGoal } from "./api";
 import { insertRunRow, ms, nextRunAt, quiesce, recordingQueue, runById, runsOf, scheduledGoal, setNextRunAt, tick } from "./scheduler-helpers";
 
@@ -226,12 +227,15 @@ describe("scheduler: pause, resume, reschedule, manual runs", () => {
   });
 
   it("a manual run goes through the same path: pending and enqueued, or skipped by the overlap policy", async () => {
-    const goal = await createGoal({});
+    // Run-now also hands the run to its agent at once: a slow model keeps this first run active meanwhile.
+    const { marker } = await script({ turns: [{ text: "slow answer", delayMs: 15_000 }] });
+    const goal = await createGoal({ objective: `Slow goal ${marker}` });
     const first = await api.post(`/goals/${goal.id}/run`);
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ status: "pending", trigger: "manual", scheduledFor: null });
     expect((await runById(first.body.id))?.attempts).toBe(1);
-    await env.DB.prepare("UPDATE runs SET status = 'running' WHERE id = ?").bind(first.body.id).run();
+    // Its agent marks it running (and the slow model keeps it so).
+    await vi.waitFor(async () => expect((await runById(first.body.id))?.status).toBe("running"), { timeout: 10_000 });
     const second = await api.post(`/goals/${goal.id}/run`);
     expect(second.status).toBe(202);
     expect(second.body).toMatchObject({ status: "skipped", endReason: "skipped" });

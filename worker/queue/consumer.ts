@@ -35,7 +35,11 @@ export async function mustWaitForPrevious(db: Db, goal: GoalRow, runId: string):
 
 const log = (event: Record<string, unknown>) => console.log(JSON.stringify({ at: "queue", ...event }));
 
-async function handOver(env: Env, body: RunMessage): Promise<void> {
+/**
+ * Hands a run to its goal's agent (idempotent: the agent accepts a run id once); also called straight from
+ * run-now, which passes `resendWhenWaiting: false`: its queue message is still on its way and will wait.
+ */
+export async function handOver(env: Env, body: RunMessage, resendWhenWaiting = true): Promise<void> {
   // Only an overlap-"queue" run may have to wait, and only a message that does not say its goal's policy
   // (the reaper's re-sends) must look it up: those read D1 here. Every other message goes straight to
   // the agent, whose first D1 batch decides whether the run can start (gone, cancelled, goal deleted).
@@ -47,7 +51,7 @@ async function handOver(env: Env, body: RunMessage): Promise<void> {
     if (goal && run.status === "pending" && (await mustWaitForPrevious(db, goal, run.id))) {
       // Waiting is not a failure: a fresh delayed message (then ack) keeps the wait from using up this
       // message's max_retries, which would dead-letter a run queued behind a long one.
-      await env.RUNS.send(body, { delaySeconds: WAIT_DELAY_SECONDS, contentType: "json" });
+      if (resendWhenWaiting) await env.RUNS.send(body, { delaySeconds: WAIT_DELAY_SECONDS, contentType: "json" });
       return;
     }
   }

@@ -11,6 +11,7 @@ import { runRow } from "../db/runs";
 import type { RunRow } from "../db/schema";
 import { createRuns } from "../db/scheduling";
 import { newId } from "../lib/ids";
+import { handOver } from "../queue/consumer";
 import { enqueueRuns } from "../queue/messages";
 
 /** The new run, or why none was created (the API answers 404 or 409). */
@@ -19,8 +20,15 @@ export type ManualRun = { run: RunRow } | { refused: "goal_not_found" | "goal_ar
 /**
  * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
  * goal can run. The reaper re-enqueues the run should the send fail.
+ *
+ * The queue stays the durable hand-over, but a person who asked for a run now should not wait for the
+ * queue's batch window (1 s here, and a queue's delivery latency on Cloudflare): the run is also handed
+ * to its agent at once, after the response (`defer`, the request's waitUntil). Both paths end in the
+ * agent's acceptRun, which starts a run id once (its fiber's idempotency key), so the second one to
+ * arrive is a no-op and the run still executes exactly once; if the direct hand-over fails or is cut
+ * off, the queue message delivers it as before.
  */
-export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now()): Promise<ManualRun> {
+export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now(), defer?: (work: Promise<unknown>) => void): Promise<ManualRun> {
   const plan = {
     runId: newId("run", now),
     goalId,
@@ -35,6 +43,14 @@ export async function startManualRun(env: Env, db: Db, goalId: string, now = Dat
     // Nothing inserted: the goal does not exist or is archived (read only on this path, to say which).
     return { refused: (await getGoal(db, goalId)) ? "goal_archived" : "goal_not_found" };
   }
-  if (created.status === "pending") await enqueueRuns(env.RUNS, [{ runId: created.id, goalId, overlap: created.overlap }]);
+  if (created.status === "pending") {
+    const message = { runId: created.id, goalId, overlap: created.overlap };
+    await enqueueRuns(env.RUNS, [message]);
+    defer?.(
+      handOver(env, message, false).catch((e) =>
+        console.warn(JSON.stringify({ at: "run-now.handover", runId: created.id, error: String(e), fallback: "queue" })),
+      ),
+    );
+  }
   return { run: runRow({ ...created, trigger: "manual" }, now) };
 }

@@ -131,7 +131,7 @@ export const goals = newRouter()
     async (c) => {
       const id = c.req.valid("param").id;
       if (!isId("goal", id)) throw notFound("goal", id);
-      const started = await startManualRun(c.env, c.var.db, id);
+      const started = await startManualRun(c.env, c.var.db, id, Date.now(), (work) => c.executionCtx.waitUntil(work));
       if ("refused" in started) throw started.refused === "goal_not_found" ? notFound("goal", id) : new ApiError("conflict", `goal ${id} is archived`);
       return c.json(presentRun(started.run), 202);
     },
