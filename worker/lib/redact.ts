@@ -14,6 +14,8 @@ const MIN_MASKED_PART = 4;
 const MIN_B64_CORE = 8;
 /** The mask between the head and the tail of a masked key: an ellipsis, three or more dots, or stars/bullets. */
 const MASK = /…|\.{3,}|\*{2,}|•{2,}/g;
+/** MASK without the global flag, whose lastIndex would leak into the next matchAll. */
+const HAS_MASK = new RegExp(MASK.source);
 
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const urlSafe = (b64: string) => b64.replace(/\+/g, "-").replace(/\//g, "_");
@@ -68,12 +70,25 @@ function removeMasked(text: string, secret: string): string {
   return out + text.slice(done);
 }
 
+/** The env's secret values, once per env object: redaction runs on every tool result (the loop's hot path). */
+const secretsCache = new WeakMap<object, string[]>();
+function secretsOf(env: Env): string[] {
+  let values = secretsCache.get(env);
+  if (!values) {
+    values = Object.entries(env as unknown as Record<string, unknown>).flatMap(([name, value]) =>
+      SECRET_NAME.test(name) && typeof value === "string" && value.length >= 6 ? [value] : [],
+    );
+    secretsCache.set(env, values);
+  }
+  return values;
+}
+
 export function redactSecrets(env: Env, text: string): string {
   let out = text;
-  for (const [name, value] of Object.entries(env as unknown as Record<string, unknown>)) {
-    if (!SECRET_NAME.test(name) || typeof value !== "string" || value.length < 6) continue;
+  for (const value of secretsOf(env)) {
     for (const form of formsOf(value)) if (out.includes(form)) out = out.split(form).join(REDACTED);
-    out = removeMasked(out, value);
+    // A masked form needs a mask: most texts have none, and then no secret needs the scan.
+    if (HAS_MASK.test(out)) out = removeMasked(out, value);
   }
   return out;
 }
