@@ -14,6 +14,7 @@ import type {
   Page,
   Ready,
   Run,
+  RunGoalRequest,
   Step,
   ToolInfo,
   UpdateGoal,
@@ -97,7 +98,7 @@ export class ApiClient {
   deleteGoal = (id: string) => this.api<void>("DELETE", `/goals/${this.id(id)}`);
   pauseGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/pause`);
   resumeGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/resume`);
-  runGoal = (id: string) => this.api<Run>("POST", `/goals/${this.id(id)}/run`);
+  runGoal = (id: string, body?: RunGoalRequest) => this.api<Run>("POST", `/goals/${this.id(id)}/run`, { body });
 
   listRuns = (query: Query = {}) => this.api<Page<Run>>("GET", "/runs", { query });
   getRun = (id: string) => this.api<Run>("GET", `/runs/${this.id(id)}`);

@@ -98,6 +98,7 @@ export function runDetail(p: Printer, r: Run): void {
     ["goal", r.goalId],
     ["status", statusLabel(p, r.status)],
     ["trigger", r.trigger],
+    ["input", r.input === null || r.input === undefined ? null : inputSummary(r.input, 80)],
     ["scheduled", r.scheduledFor ? `${r.scheduledFor} (${relativeTime(r.scheduledFor)})` : null],
     ["started", r.startedAt ? relativeTime(r.startedAt) : null],
     ["duration", runDuration(r)],

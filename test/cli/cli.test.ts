@@ -369,6 +369,22 @@ describe("runs", () => {
     expect(json(await cli("run", "show", run.id, "--json"))).toMatchObject({ id: run.id, outputs: expect.any(Array) });
   });
 
+  it("goal run --input sends a JSON object or text, --input-file - reads stdin", async () => {
+    const g = await newGoal("--overlap", "allow");
+    const fromJson = json(await cli("goal", "run", g.id, "--input", '{"company": "Example Corp"}', "--json"));
+    expect(json(await cli("run", "show", fromJson.id, "--json")).input).toEqual({ company: "Example Corp" });
+    const fromText = json(await cli("goal", "run", g.id, "--input", "Issue #7: export is broken", "--json"));
+    expect(fromText.input).toBe("Issue #7: export is broken");
+    const fromStdin = json(await runCli(["goal", "run", g.id, "--input-file", "-", "--json"], { home, env, stdin: "line 1\nline 2\n" }));
+    expect(fromStdin.input).toBe("line 1\nline 2\n");
+    const both = await cli("goal", "run", g.id, "--input", "a", "--input-file", "-");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give --input or --input-file, not both");
+    const broken = await cli("goal", "run", g.id, "--input", "{not json");
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('--input: starts with "{" but is not valid JSON');
+  });
+
   it("run cancel stops a run that is still going", async () => {
     await scriptLlm("cli-cancel", { turns: [{ toolCalls: [{ name: "web_search", arguments: { query: "slow" } }], delayMs: 20_000 }] });
     const g = json(await cli("goal", "create", "--objective", "Slow work [script:cli-cancel]", "--json"));

@@ -39,6 +39,8 @@ type Stats = {
   responded: number[];
   headers: Record<string, string>[];
   toolsOffered: string[][];
+  /** The messages of the first request: what the model was opened with (run input tests). */
+  firstMessages?: ChatMessage[];
 };
 
 const scripts = new Map<string, FakeScript>();
@@ -82,6 +84,7 @@ async function plan(
   const st = stats.get(key) ?? { requests: 0, maxRequestTokens: 0, arrivals: [], responded: [], headers: [], toolsOffered: [] };
   stats.set(key, st);
   st.requests++;
+  st.firstMessages ??= body.messages;
   st.arrivals.push(Date.now());
   st.maxRequestTokens = Math.max(st.maxRequestTokens, Math.ceil((JSON.stringify(body.messages).length + JSON.stringify(body.tools ?? []).length) / 4));
   st.headers.push(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])));

@@ -15,7 +15,13 @@ export async function script(s: FakeScript, name = "s"): Promise<{ key: string; 
   return { key, marker: `[script:${key}]` };
 }
 
-export type LlmStats = { requests: number; maxRequestTokens: number; headers: Record<string, string>[]; toolsOffered: string[][] };
+export type LlmStats = {
+  requests: number;
+  maxRequestTokens: number;
+  headers: Record<string, string>[];
+  toolsOffered: string[][];
+  firstMessages: { role: string; content?: unknown }[];
+};
 
 export async function llmStats(key: string): Promise<LlmStats> {
   return (await fetch(`${llmUrl()}/__stats/${key}`)).json();

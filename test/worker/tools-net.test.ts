@@ -305,7 +305,7 @@ describe("fetch provenance", () => {
     expect(steps[0].observation).toContain(`(${pages()}/research/ai-regulation-3)`);
     for (const refused of [steps[2], steps[5]]) {
       expect(refused.observation).toMatch(
-        /^Error: fetch_page failed: refused .*: this URL is not in the objective, a search result or a page fetched in this run/,
+        /^Error: fetch_page failed: refused .*: this URL is not in the objective, the run's input, a search result or a page fetched in this run/,
       );
       expect(refused.observation).toContain(`adds "${new URL(pages()).host}" to the goal's params.allowedDomains or sets params.fetchPolicy to "any"`);
     }

@@ -132,7 +132,7 @@ class Loop {
     this.specs = this.tools.map(toolSpec);
     this.signal = AbortSignal.any([input.signal, this.cancel.signal]);
     this.now = input.now ?? Date.now;
-    this.provenance = new Provenance(input.goal);
+    this.provenance = new Provenance(input.goal, input.run.input);
     this.writer = new StepWriter(input.db, input.run.id, this.now, () => this.cancel.abort("cancel requested"));
   }
 

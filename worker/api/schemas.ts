@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { GoalParams, Schedule, Timestamp } from "../domain/schemas";
-import { END_REASONS, GOAL_STATUSES, OUTPUT_KINDS, PROVIDERS, RUN_STATUSES, TOOL_STATES, TRIGGERS } from "../domain/vocabulary";
+import { END_REASONS, GOAL_STATUSES, OUTPUT_KINDS, PROVIDERS, RUN_INPUT_MAX_BYTES, RUN_STATUSES, TOOL_STATES, TRIGGERS } from "../domain/vocabulary";
 
 /**
  * Stored as its WHATWG serialisation (`new URL(x).href`), the URL a notification is really sent to.
@@ -64,6 +64,14 @@ export const Goal = z
   .meta({ id: "Goal" });
 export type Goal = z.infer<typeof Goal>;
 
+/** A run's input: text, or a JSON object. Anything else is a 400 naming `input`; over the size, the request is a 413. */
+export const RunInput = z
+  .union([z.string(), z.record(z.string(), z.unknown())], { error: "expected a string or a JSON object" })
+  .describe(`Data for this run (at most ${RUN_INPUT_MAX_BYTES / 1024} KB as JSON): shown to the agent as data from outside, never as instructions`);
+
+export const RunGoalRequest = z.object({ input: RunInput.optional() }).strict().meta({ id: "RunGoalRequest" });
+export type RunGoalRequest = z.infer<typeof RunGoalRequest>;
+
 export const Tokens = z.object({ prompt: z.int(), completion: z.int(), total: z.int() });
 
 export const Run = z
@@ -82,6 +90,11 @@ export const Run = z
     error: z.string().nullable(),
     endReason: z.string().nullable().describe(END_REASONS.join(" | ")),
     skippedCount: z.int().describe("Fire times missed before this one (catch-up) or overlapping"),
+    input: z
+      .unknown()
+      .nullable()
+      .optional()
+      .describe("What the run was started with (null: nothing). Shown on one run (GET /runs/{id}, the answer that started it), not in lists or events"),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -36,7 +36,8 @@ export function presentGoal(g: GoalRow, fires: 1 | 3 = 3) {
   };
 }
 
-export function presentRun(r: RunRow) {
+/** A run as the API shows it; `withInput` for one run (lists and events leave the input out: it can be 256 KB). */
+export function presentRun(r: Omit<RunRow, "input"> & { input?: unknown }, withInput = false) {
   return {
     id: r.id,
     goalId: r.goalId,
@@ -52,6 +53,7 @@ export function presentRun(r: RunRow) {
     error: r.error,
     endReason: r.endReason,
     skippedCount: r.skippedCount,
+    ...(withInput ? { input: r.input ?? null } : {}),
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),
   };

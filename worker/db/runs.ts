@@ -1,5 +1,5 @@
 /** Run rows and their outputs: create, read, list, delete. Functions take the drizzle client first. */
-import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, lt } from "drizzle-orm";
 import { ACTIVE_RUN_STATUSES, isTerminal, type RunStatus } from "../domain/vocabulary";
 import type { Db } from "./client";
 import { newId } from "../lib/ids";
@@ -18,6 +18,7 @@ export type NewRun = {
   skippedCount?: number;
   error?: string | null;
   endReason?: string | null;
+  input?: unknown;
 };
 
 export function runRow(r: NewRun, now = Date.now()): RunRow {
@@ -42,6 +43,7 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     error: r.error ?? null,
     endReason: r.endReason ?? null,
     skippedCount: r.skippedCount ?? 0,
+    input: r.input ?? null,
     attempts: r.attempts ?? 0,
     createdAt: now,
     updatedAt: now,
@@ -58,12 +60,16 @@ export async function getRun(db: Db, id: string): Promise<RunRow | undefined> {
   return db.select().from(runs).where(eq(runs.id, id)).get();
 }
 
+/** A listed run: every column but the input (up to 256 KB each; one run's GET shows it). */
+export type ListedRun = Omit<RunRow, "input">;
+const { input: _input, ...listColumns } = getTableColumns(runs);
+
 type RunListQuery = { goalId?: string; status?: RunStatus; limit: number; cursor?: string };
 
 /** The list query itself (a test checks its plan uses an index). */
 export function runListQuery(db: Db, q: RunListQuery) {
   return db
-    .select()
+    .select(listColumns)
     .from(runs)
     .where(
       and(q.goalId ? eq(runs.goalId, q.goalId) : undefined, q.status ? eq(runs.status, q.status) : undefined, q.cursor ? lt(runs.id, q.cursor) : undefined),
@@ -72,7 +78,7 @@ export function runListQuery(db: Db, q: RunListQuery) {
     .limit(q.limit + 1);
 }
 
-export async function listRuns(db: Db, q: RunListQuery): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+export async function listRuns(db: Db, q: RunListQuery): Promise<{ items: ListedRun[]; nextCursor: string | null }> {
   return pageOf(await runListQuery(db, q), q.limit);
 }
 

@@ -7,7 +7,7 @@
  * These functions take the D1 binding itself, not the drizzle client: drizzle's D1 `batch()` cannot
  * carry raw parameterised SQL, and each page's INSERT + UPDATE must commit together in one batch.
  */
-import { ACTIVE_RUN_STATUSES, DEFAULT_OVERLAP, type Overlap } from "../domain/vocabulary";
+import { ACTIVE_RUN_STATUSES, DEFAULT_OVERLAP, type Overlap, type Trigger } from "../domain/vocabulary";
 import { sqlList } from "./sql";
 
 /** The unfinished statuses as SQL text (the runs_active partial index has the same condition). */
@@ -20,7 +20,7 @@ export type DueGoal = { id: string; cron: string | null; timezone: string; nextR
 export type RunPlan = {
   runId: string;
   goalId: string;
-  trigger: "schedule" | "manual";
+  trigger: Trigger;
   /** The fire time; null for a manual run (NULLs never collide in the unique index). */
   scheduledFor: number | null;
   skippedCount: number;
@@ -28,6 +28,8 @@ export type RunPlan = {
   expectNextRunAt: number | null;
   /** Scheduled runs: the goal's new next_run_at (null when the cron never fires again). */
   nextRunAt: number | null;
+  /** The run's input serialised as JSON (runs.input), or null. */
+  input?: string | null;
 };
 
 /**
@@ -83,6 +85,7 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
       k: p.skippedCount,
       p: p.expectNextRunAt,
       n: p.nextRunAt,
+      i: p.input ?? null,
     })),
   );
   const insert = d1
@@ -90,6 +93,7 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
       `WITH c AS MATERIALIZED (
          SELECT json_extract(j.value, '$.r') AS run_id, g.id AS goal_id, json_extract(j.value, '$.t') AS trig,
                 json_extract(j.value, '$.s') AS sched, json_extract(j.value, '$.k') AS skipped,
+                json_extract(j.value, '$.i') AS input,
                 coalesce(json_extract(g.params, '$.stepBudget'), ?3) AS budget,
                 CASE WHEN coalesce(json_extract(g.params, '$.overlap'), '${DEFAULT_OVERLAP}') = 'skip' THEN
                   (SELECT a.id FROM runs a WHERE a.goal_id = g.id AND a.status IN (${ACTIVE}) LIMIT 1)
@@ -99,11 +103,11 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
          WHERE (json_extract(j.value, '$.p') IS NULL AND g.status <> 'archived')
             OR (g.status = 'active' AND g.next_run_at = json_extract(j.value, '$.p'))
        )
-       INSERT INTO runs (id, goal_id, status, trigger, scheduled_for, step_budget, skipped_count, attempts,
+       INSERT INTO runs (id, goal_id, status, trigger, scheduled_for, step_budget, skipped_count, input, attempts,
                          error, end_reason, ended_at, created_at, updated_at)
        SELECT c.run_id, c.goal_id,
               CASE WHEN c.busy IS NULL THEN 'pending' ELSE 'skipped' END,
-              c.trig, c.sched, c.budget, c.skipped,
+              c.trig, c.sched, c.budget, c.skipped, c.input,
               CASE WHEN c.busy IS NULL THEN 1 ELSE 0 END,
               CASE WHEN c.busy IS NULL THEN NULL ELSE 'overlap: run ' || c.busy || ' of this goal was still active' END,
               CASE WHEN c.busy IS NULL THEN NULL ELSE 'skipped' END,

@@ -63,6 +63,11 @@ export const runs = sqliteTable(
     error: text("error"),
     endReason: text("end_reason"),
     skippedCount: integer("skipped_count").notNull().default(0),
+    /**
+     * What the run was started with, as JSON (a string or an object from `POST /goals/:id/run`, or a
+     * webhook delivery's body): data from outside, shown to the model as untrusted (agent/prompt.ts).
+     */
+    input: text("input", { mode: "json" }).$type<unknown>(),
     /** How many times the run was put on the RUNS queue (dispatch = 1, each reaper re-enqueue adds one). */
     attempts: integer("attempts").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),

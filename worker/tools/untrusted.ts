@@ -31,3 +31,9 @@ export function untrustedContent(result: string): string {
   }
   return parts.join("\n");
 }
+
+/** A run's input as the model reads it: text as given, anything else as indented JSON; null when there is none. */
+export function inputText(input: unknown): string | null {
+  if (input === null || input === undefined) return null;
+  return typeof input === "string" ? input : JSON.stringify(input, null, 2);
+}

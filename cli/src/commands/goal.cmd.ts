@@ -1,8 +1,9 @@
 /** `async-agent goal …`: create, list, show, update, delete, pause, resume, run. */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { readFile } from "node:fs/promises";
 import type { CreateGoal, UpdateGoal } from "../../../worker/api/schemas";
 import type { GoalParams } from "../../../worker/domain/schemas";
-import { GOAL_STATUSES, OVERLAP_POLICIES, type Overlap } from "../../../worker/domain/vocabulary";
+import { GOAL_STATUSES, OVERLAP_POLICIES, type Overlap, RUN_INPUT_MAX_BYTES } from "../../../worker/domain/vocabulary";
 import { contextFor, examples, loadValidation } from "../context";
 import { UsageError } from "../errors";
 import { hint } from "../invocation";
@@ -100,6 +101,37 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
     })
     .join("; ");
   throw new UsageError(msg);
+}
+
+/**
+ * A run's input from `--input` or `--input-file` (`-`: stdin): text that starts with "{" must be a JSON
+ * object (sent as one); any other text is sent as text.
+ */
+async function runInputOf(f: { input?: string; inputFile?: string }): Promise<string | Record<string, unknown> | undefined> {
+  if (f.input !== undefined && f.inputFile !== undefined) throw new UsageError("give --input or --input-file, not both");
+  const flag = f.input !== undefined ? "--input" : "--input-file";
+  let text = f.input;
+  if (f.inputFile !== undefined) {
+    try {
+      text = f.inputFile === "-" ? await readStdin() : await readFile(f.inputFile, "utf8");
+    } catch (e) {
+      throw new UsageError(`--input-file: cannot read ${f.inputFile}: ${(e as Error).message}`);
+    }
+  }
+  if (text === undefined) return undefined;
+  if (Buffer.byteLength(text) > RUN_INPUT_MAX_BYTES) throw new UsageError(`${flag}: the input is over ${RUN_INPUT_MAX_BYTES / 1024} KB`);
+  if (!text.trimStart().startsWith("{")) return text;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`${flag}: starts with "{" but is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 async function previewFires(cron: string, timezone: string) {
@@ -251,11 +283,18 @@ export function registerGoal(program: Command): void {
     );
   }
 
-  examples(goal.command("run").argument("<id>", "goal id").description("run a goal now"), ["async-agent goal run goal_01J… --watch"])
+  examples(goal.command("run").argument("<id>", "goal id").description("run a goal now"), [
+    "async-agent goal run goal_01J… --watch",
+    'async-agent goal run goal_01J… --input \'{"company": "Example Corp", "site": "https://example.com"}\'',
+    "gh issue view 7 --json title,body | async-agent goal run goal_01J… --input-file -",
+  ])
     .option("-w, --watch", "follow the run live until it ends")
-    .action(async (id: string, f: { watch?: boolean }, cmd: Command) => {
+    .option("--input <text>", "data for this run: text, or a JSON object (the agent reads it as data, not instructions; max 64 KB)")
+    .option("--input-file <path>", "read the input from a file (- for stdin)")
+    .action(async (id: string, f: { watch?: boolean; input?: string; inputFile?: string }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const run = await ctx.client.runGoal(id);
+      const input = await runInputOf(f);
+      const run = await ctx.client.runGoal(id, input === undefined ? undefined : { input });
       if (f.watch) return watchRun(ctx, run.id);
       ctx.p.result(run, (r) => {
         ctx.p.success(`started run ${ctx.p.c.bold(r.id)} (${r.status})`);

@@ -6,13 +6,13 @@ import { deleteGoalRows, getGoal, insertGoal, listGoals, updateGoal } from "../.
 import type { GoalRow } from "../../db/schema";
 import { deleteGoalFiles } from "../../lib/artifacts";
 import { isId } from "../../lib/ids";
-import { startManualRun } from "../../scheduler/dispatch";
+import { startRunNow } from "../../scheduler/dispatch";
 import { errorResponses, IdParam } from "../common";
 import { checkGoalInput } from "../goal-checks";
 import { ApiError, notFound } from "../errors";
 import { presentGoal, presentRun } from "../../db/present";
 import { jsonContent, newRouter } from "../router";
-import { CreateGoal, ErrorBody, Goal, ListGoalsQuery, listOf, Run, UpdateGoal } from "../schemas";
+import { CreateGoal, ErrorBody, Goal, ListGoalsQuery, listOf, Run, RunGoalRequest, UpdateGoal } from "../schemas";
 
 export async function goalOr404(db: Db, id: string): Promise<GoalRow> {
   const goal = isId("goal", id) ? await getGoal(db, id) : undefined;
@@ -125,14 +125,16 @@ export const goals = newRouter()
       path: "/{id}/run",
       tags,
       summary: "Run a goal now: answers with the pending run (or, under the goal's overlap policy `skip` while a run is active, the skipped run)",
-      request: { params: IdParam },
-      responses: { 202: jsonContent(Run, "The new run"), ...errorResponses, ...conflict },
+      request: { params: IdParam, body: { content: { "application/json": { schema: RunGoalRequest } }, required: false } },
+      responses: { 202: jsonContent(Run, "The new run"), ...errorResponses, ...conflict, 413: jsonContent(ErrorBody, "The input is over 64 KB") },
     }),
     async (c) => {
       const id = c.req.valid("param").id;
+      // The body limit of /api (64 KB) bounds the input: a larger one is a 413 before it gets here.
+      const { input } = c.req.valid("json");
       if (!isId("goal", id)) throw notFound("goal", id);
-      const started = await startManualRun(c.env, c.var.db, id, Date.now(), (work) => c.executionCtx.waitUntil(work));
+      const started = await startRunNow(c.env, c.var.db, id, { trigger: "manual", input }, Date.now(), (work) => c.executionCtx.waitUntil(work));
       if ("refused" in started) throw started.refused === "goal_not_found" ? notFound("goal", id) : new ApiError("conflict", `goal ${id} is archived`);
-      return c.json(presentRun(started.run), 202);
+      return c.json(presentRun(started.run, true), 202);
     },
   );

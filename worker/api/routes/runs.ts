@@ -32,7 +32,7 @@ export const runs = newRouter()
     }),
     async (c) => {
       const page = await listRuns(c.var.db, c.req.valid("query"));
-      return c.json({ items: page.items.map(presentRun), nextCursor: page.nextCursor }, 200);
+      return c.json({ items: page.items.map((r) => presentRun(r)), nextCursor: page.nextCursor }, 200);
     },
   )
   .openapi(
@@ -44,7 +44,7 @@ export const runs = newRouter()
       request: { params: IdParam },
       responses: { 200: jsonContent(Run, "The run"), ...errorResponses },
     }),
-    async (c) => c.json(presentRun(await runOr404(c.var.db, c.req.valid("param").id)), 200),
+    async (c) => c.json(presentRun(await runOr404(c.var.db, c.req.valid("param").id), true), 200),
   )
   .openapi(
     createRoute({
