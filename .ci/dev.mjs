@@ -101,7 +101,12 @@ const stamp = join(stateDir, "async-agent-migrations");
 const migrations = readdirSync("migrations")
   .filter((f) => f.endsWith(".sql"))
   .sort()
-  .map((f) => `${f} ${createHash("sha256").update(readFileSync(join("migrations", f))).digest("hex")}`)
+  .map(
+    (f) =>
+      `${f} ${createHash("sha256")
+        .update(readFileSync(join("migrations", f)))
+        .digest("hex")}`,
+  )
   .join("\n");
 if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== migrations) {
   const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
@@ -236,7 +241,13 @@ function llmFixes(vars) {
     [`Ollama on this machine (first: ollama pull ${model})`, ["LLM_PROVIDER=ollama", "OLLAMA_BASE_URL=http://localhost:11434", `OLLAMA_MODEL=${model}`]],
     [
       "Ollama through a tunnel (e.g. Cloudflare Tunnel; the Access lines only behind Cloudflare Access)",
-      ["LLM_PROVIDER=ollama", "OLLAMA_BASE_URL=https://ollama.example.com", `OLLAMA_MODEL=${model}`, "CF_ACCESS_CLIENT_ID=<id>.access", "CF_ACCESS_CLIENT_SECRET=<secret>"],
+      [
+        "LLM_PROVIDER=ollama",
+        "OLLAMA_BASE_URL=https://ollama.example.com",
+        `OLLAMA_MODEL=${model}`,
+        "CF_ACCESS_CLIENT_ID=<id>.access",
+        "CF_ACCESS_CLIENT_SECRET=<secret>",
+      ],
     ],
     ["OpenAI", ["LLM_PROVIDER=openai", "OPENAI_API_KEY=sk-...", "OPENAI_MODEL=gpt-4.1-mini"]],
     ["OpenRouter", ["LLM_PROVIDER=openrouter", "OPENROUTER_API_KEY=sk-or-...", "OPENROUTER_MODEL=openai/gpt-4.1-mini"]],
@@ -261,7 +272,7 @@ async function printVerdict() {
   const out = [""];
   out.push(`async-agent ${ready?.version ?? ""} on ${base}`.replace("  ", " "));
   out.push(`  API docs   ${base}/docs`);
-  out.push(`  CLI        npx async-agent init --url ${base} --token ${token ? "<API_TOKEN from " + basename(envFile) + ">" : "<API_TOKEN>"}`);
+  out.push(`  CLI        npx async-agent init --url ${base} --token ${token ? `<API_TOKEN from ${basename(envFile)}>` : "<API_TOKEN>"}`);
   out.push(
     driveCron
       ? `  schedules  ✓ fired every minute by this runner (--no-cron to stop; by hand: curl "${base}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*")`

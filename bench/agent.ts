@@ -24,7 +24,11 @@ try {
   const runOnce = async (label: string) => {
     const { goalId, key } = await scriptedGoal(
       bench,
-      { turns: [], then: { toolCalls: [{ name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } }] }, closing: { text: "Benchmark done." } },
+      {
+        turns: [],
+        then: { toolCalls: [{ name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } }] },
+        closing: { text: "Benchmark done." },
+      },
       { stepBudget: STEPS },
     );
     const cpu0 = bench.dev.workerdCpuSeconds();
@@ -38,12 +42,17 @@ try {
     const gaps = Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]);
     let timing: { stashBytes?: number[]; wallMs: number } | undefined;
     for (let t = 0; t < 40 && !timing; t++) {
-      const line = bench.dev.logs().split("\n").find((l) => l.includes('"run.timing"') && l.includes(run.id));
+      const line = bench.dev
+        .logs()
+        .split("\n")
+        .find((l) => l.includes('"run.timing"') && l.includes(run.id));
       if (line) timing = JSON.parse(line.slice(line.indexOf("{")));
       else await new Promise((res) => setTimeout(res, 100));
     }
     const runNowMs = stats.arrivals[0] - posted;
-    console.log(`${label}: run-now → first LLM request ${runNowMs} ms; ${ended.stepsExecuted} steps, ${timing?.wallMs ?? "?"} ms wall, ${(cpu * 1000).toFixed(0)} ms workerd CPU`);
+    console.log(
+      `${label}: run-now → first LLM request ${runNowMs} ms; ${ended.stepsExecuted} steps, ${timing?.wallMs ?? "?"} ms wall, ${(cpu * 1000).toFixed(0)} ms workerd CPU`,
+    );
     // A negative delta means wrangler restarted workerd meanwhile (files changed): no figure for that run.
     return { gaps, cpuMsPerStep: cpu >= 0 ? (cpu * 1000) / ended.stepsExecuted : NaN, stash: timing?.stashBytes };
   };
@@ -68,7 +77,8 @@ try {
   });
   console.log(`  median by position: ${tenths.join(" · ")} ms`);
   console.log(`  workerd CPU per step: ${cpu.map((c) => c.toFixed(2)).join(", ")} ms (target ≤ 4 ms)`);
-  if (stash?.length) console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
+  if (stash?.length)
+    console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
   else console.log("  bytes stashed: not reported by this Worker (no stashBytes in run.timing)");
 } finally {
   await bench.stop();

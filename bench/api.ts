@@ -27,7 +27,9 @@ function seedSql(goals: number): string {
   }
   const chunks: string[] = [];
   for (let i = 0; i < rows.length; i += 500)
-    chunks.push(`INSERT INTO goals (id, objective, status, cron, timezone, next_run_at, params, created_at, updated_at) VALUES ${rows.slice(i, i + 500).join(",")};`);
+    chunks.push(
+      `INSERT INTO goals (id, objective, status, cron, timezone, next_run_at, params, created_at, updated_at) VALUES ${rows.slice(i, i + 500).join(",")};`,
+    );
   return chunks.join("\n");
 }
 
@@ -76,7 +78,9 @@ async function load(server: DevServer, e: Endpoint) {
 }
 
 console.log(`bench:api — CPU over ${CPU_REQUESTS} sequential requests; load: ${CONCURRENCY} connections × ${SECONDS} s per endpoint`);
-console.log(`${"goals".padStart(6)}  ${"endpoint".padEnd(20)} ${"CPU/req".padStart(9)} ${"beyond /health".padStart(15)} ${"req/s".padStart(8)} ${"p50".padStart(8)} ${"p99".padStart(8)}  errors`);
+console.log(
+  `${"goals".padStart(6)}  ${"endpoint".padEnd(20)} ${"CPU/req".padStart(9)} ${"beyond /health".padStart(15)} ${"req/s".padStart(8)} ${"p50".padStart(8)} ${"p99".padStart(8)}  errors`,
+);
 for (const goals of SIZES) {
   const seedFile = join(mkdtempSync(join(tmpdir(), "async-agent-bench-api-")), "seed.sql");
   writeFileSync(seedFile, seedSql(goals));

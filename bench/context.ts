@@ -7,7 +7,11 @@
 import { spawnSync } from "node:child_process";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const r = spawnSync("npx", ["vitest", "run", "--config", "test/vitest.config.ts", "test/worker/agent-llm.test.ts", "-t", "context bound", "--reporter", "dot"], { cwd: ROOT, encoding: "utf8" });
+const r = spawnSync(
+  "npx",
+  ["vitest", "run", "--config", "test/vitest.config.ts", "test/worker/agent-llm.test.ts", "-t", "context bound", "--reporter", "dot"],
+  { cwd: ROOT, encoding: "utf8" },
+);
 const line = `${r.stdout}\n${r.stderr}`.split("\n").find((l) => l.includes("largest request of the 20-step"));
 if (r.status !== 0 || !line) {
   console.error(r.stdout, r.stderr);

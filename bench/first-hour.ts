@@ -32,7 +32,9 @@ if (!process.env.BENCH_SKIP_INSTALL) {
   });
   const out = `${r.stdout}${r.stderr}`;
   const warnings = out.split("\n").filter((l) => /\bwarn\b/i.test(l)).length;
-  console.log(`npm install on a fresh clone: exit ${r.status}, ${((performance.now() - t) / 1000).toFixed(1)} s, ${warnings} warning line(s), ${out.trim().split("\n").length} line(s) in all:`);
+  console.log(
+    `npm install on a fresh clone: exit ${r.status}, ${((performance.now() - t) / 1000).toFixed(1)} s, ${warnings} warning line(s), ${out.trim().split("\n").length} line(s) in all:`,
+  );
   console.log(out.trim().replace(/^/gm, "  | "));
   rmSync(clone, { recursive: true, force: true });
 }
@@ -41,7 +43,12 @@ const llm = await startLlm();
 const dir = mkdtempSync(join(tmpdir(), "async-agent-first-hour-"));
 const envFile = join(dir, "dev.vars");
 const vars = { ...testBindings({ llm: llm.port }), API_TOKEN: "bench-token-first-hour" };
-writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
+writeFileSync(
+  envFile,
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n"),
+);
 const port = await freePort();
 const started = performance.now();
 const dev = npmRunDev(old.dir, port, ["--env-file", envFile, "--persist-to", join(dir, "state")]);
@@ -54,13 +61,21 @@ try {
 
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`http://127.0.0.1:${port}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${vars.API_TOKEN}`, "content-type": "application/json" } });
-  const goal = (await (await api("/goals", { method: "POST", body: JSON.stringify({ objective: "first-hour bench", schedule: { cron: "* * * * *" } }) })).json()) as { id: string };
+  const goal = (await (
+    await api("/goals", { method: "POST", body: JSON.stringify({ objective: "first-hour bench", schedule: { cron: "* * * * *" } }) })
+  ).json()) as { id: string };
   const lags: number[] = [];
   const deadline = Date.now() + (TICKS + 1) * 60_000 + 30_000;
   while (lags.length < TICKS && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 2000));
-    const runs = (await (await api(`/runs?goalId=${goal.id}&limit=100`)).json()) as { items: { trigger: string; scheduledFor: string; startedAt: string | null }[] };
-    lags.splice(0, lags.length, ...runs.items.filter((r) => r.trigger === "schedule" && r.startedAt).map((r) => Date.parse(r.startedAt!) - Date.parse(r.scheduledFor)));
+    const runs = (await (await api(`/runs?goalId=${goal.id}&limit=100`)).json()) as {
+      items: { trigger: string; scheduledFor: string; startedAt: string | null }[];
+    };
+    lags.splice(
+      0,
+      lags.length,
+      ...runs.items.filter((r) => r.trigger === "schedule" && r.startedAt).map((r) => Date.parse(r.startedAt!) - Date.parse(r.scheduledFor)),
+    );
   }
   console.log(`scheduled runs: ${lags.length}; fire time → run start: ${lags.map((l) => `${(l / 1000).toFixed(2)} s`).join(", ")}`);
 } finally {

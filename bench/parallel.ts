@@ -47,7 +47,10 @@ async function burst(bench: Bench, goals: Goal[], label: string, singleMs: numbe
   const t0 = Date.now();
   const runs = await Promise.all(goals.map((g) => api<{ id: string }>(bench, "POST", `/goals/${g.goalId}/run`)));
   const startedIn = Date.now() - t0;
-  const ended = await waitForEnd(bench, runs.map((r) => r.id));
+  const ended = await waitForEnd(
+    bench,
+    runs.map((r) => r.id),
+  );
   const cpu = bench.dev.workerdCpuSeconds() - cpu0;
   const wall = (Date.now() - t0) / 1000;
   await stopProfile?.(process.env.BENCH_PROFILE!);
@@ -57,14 +60,35 @@ async function burst(bench: Bench, goals: Goal[], label: string, singleMs: numbe
   const byStatus = views.reduce<Record<string, number>>((acc, v) => ((acc[v.status] = (acc[v.status] ?? 0) + 1), acc), {});
   console.log(`\nbench:parallel, ${label} — ${N} runs × 5 steps, fake LLM latency ${LATENCY_MS} ms, load average ${loadavg()[0].toFixed(1)}`);
   console.log(`  ${N} POST /goals/:id/run took ${startedIn} ms; outcomes ${JSON.stringify(byStatus)}`);
-  console.log(`  last run started ${Math.max(...views.map((v) => Date.parse(v.startedAt!) - t0))} ms after the first POST; the longest run took ${Math.max(...views.map((v) => Date.parse(v.endedAt!) - Date.parse(v.startedAt!)))} ms from its start`);
+  console.log(
+    `  last run started ${Math.max(...views.map((v) => Date.parse(v.startedAt!) - t0))} ms after the first POST; the longest run took ${Math.max(...views.map((v) => Date.parse(v.endedAt!) - Date.parse(v.startedAt!)))} ms from its start`,
+  );
   const ids = new Set(runs.map((r) => r.id));
   const timings = logLines<{ runId: string; wallMs: number; llmMs: number; toolMs: number }>(bench, '"run.timing"', ids);
   if (timings.length)
-    console.log(`  inside a run (median of ${timings.length}): loop ${p(timings.map((t) => t.wallMs), 0.5)} ms, of which LLM ${p(timings.map((t) => t.llmMs), 0.5)} ms and tools ${p(timings.map((t) => t.toolMs), 0.5)} ms`);
+    console.log(
+      `  inside a run (median of ${timings.length}): loop ${p(
+        timings.map((t) => t.wallMs),
+        0.5,
+      )} ms, of which LLM ${p(
+        timings.map((t) => t.llmMs),
+        0.5,
+      )} ms and tools ${p(
+        timings.map((t) => t.toolMs),
+        0.5,
+      )} ms`,
+    );
   const handovers = logLines<{ runId: string; agentMs: number; acceptMs: number }>(bench, '"acceptMs"', ids);
   if (handovers.length)
-    console.log(`  queue hand-over per run (median of ${handovers.length}): getAgentByName ${p(handovers.map((h) => h.agentMs), 0.5)} ms, acceptRun ${p(handovers.map((h) => h.acceptMs), 0.5)} ms`);
+    console.log(
+      `  queue hand-over per run (median of ${handovers.length}): getAgentByName ${p(
+        handovers.map((h) => h.agentMs),
+        0.5,
+      )} ms, acceptRun ${p(
+        handovers.map((h) => h.acceptMs),
+        0.5,
+      )} ms`,
+    );
   // The same runs as the fake LLM saw them (this round's requests only): how late the first request
   // came, how long the fake took to answer, and the gap between an answer and the run's next request
   // (response handling, tools, checkpoint and the Worker's own queueing).
@@ -75,13 +99,19 @@ async function burst(bench: Bench, goals: Goal[], label: string, singleMs: numbe
   const firstReq = seen.map((s) => s.arrivals[0] - t0);
   const answer = seen.flatMap((s) => s.arrivals.map((a, i) => s.responded[i] - a));
   const gaps = seen.flatMap((s) => s.arrivals.slice(1).map((a, i) => a - s.responded[i]));
-  console.log(`  as the fake LLM saw it: first request p10 ${p(firstReq, 0.1)} / p50 ${p(firstReq, 0.5)} / max ${p(firstReq, 1)} ms after the first POST; answer p50 ${p(answer, 0.5)} ms; gap answer → next request p50 ${p(gaps, 0.5)} / p90 ${p(gaps, 0.9)} / max ${p(gaps, 1)} ms`);
+  console.log(
+    `  as the fake LLM saw it: first request p10 ${p(firstReq, 0.1)} / p50 ${p(firstReq, 0.5)} / max ${p(firstReq, 1)} ms after the first POST; answer p50 ${p(answer, 0.5)} ms; gap answer → next request p50 ${p(gaps, 0.5)} / p90 ${p(gaps, 0.9)} / max ${p(gaps, 1)} ms`,
+  );
   const load = (await (await fetch(`${bench.llmUrl}/__load`)).json()) as { maxInFlight: number };
   // Sum of the runs' own durations over the makespan: how many ran at once on average.
   const busy = views.reduce((a, v) => a + Date.parse(v.endedAt!) - Date.parse(v.startedAt!), 0);
   console.log(`  most LLM requests in flight at once: ${load.maxInFlight}; runs in progress at once, on average: ${(busy / makespan).toFixed(0)}`);
-  console.log(`  workerd CPU from the first POST to the last run's end: ${cpu.toFixed(1)} s in ${wall.toFixed(1)} s (${((1000 * cpu) / N).toFixed(0)} ms per run, local D1/Queues emulation included)`);
-  console.log(`  makespan ${makespan} ms vs single run ${singleMs} ms: ${(makespan / singleMs).toFixed(2)}× (target < 2×) ${makespan < 2 * singleMs ? "✓" : "✗"}`);
+  console.log(
+    `  workerd CPU from the first POST to the last run's end: ${cpu.toFixed(1)} s in ${wall.toFixed(1)} s (${((1000 * cpu) / N).toFixed(0)} ms per run, local D1/Queues emulation included)`,
+  );
+  console.log(
+    `  makespan ${makespan} ms vs single run ${singleMs} ms: ${(makespan / singleMs).toFixed(2)}× (target < 2×) ${makespan < 2 * singleMs ? "✓" : "✗"}`,
+  );
   return makespan;
 }
 
@@ -95,7 +125,9 @@ try {
   const singleMs = runTime(singleView, t1);
   const s1 = await llmStats(bench, single.key);
   const gaps1 = s1.arrivals.slice(1).map((a, i) => a - s1.responded[i]);
-  console.log(`single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${s1.arrivals[0] - t1} ms after the POST (the local queue's batch wait), gaps between LLM calls ${gaps1.join("/")} ms, run ended ${singleMs - (s1.responded.at(-1)! - t1)} ms after the last answer`);
+  console.log(
+    `single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${s1.arrivals[0] - t1} ms after the POST (the local queue's batch wait), gaps between LLM calls ${gaps1.join("/")} ms, run ended ${singleMs - (s1.responded.at(-1)! - t1)} ms after the last answer`,
+  );
 
   const goals: Goal[] = [];
   for (let i = 0; i < N; i += 20) goals.push(...(await Promise.all(Array.from({ length: Math.min(20, N - i) }, () => scriptedGoal(bench, script)))));

@@ -54,8 +54,11 @@ function seed(file: string) {
     else if (i % 10 === 0) [status, next] = ["paused", null];
     else next = TICK + 60_000 * (1 + (i % 10_000)); // due in the coming week
     const params = i % 3 === 0 ? `{"overlap":"allow"}` : "{}";
-    rows.push(`(${sql(id)},'bench goal ${i}',${sql(status)},${sql(cron)},${sql(tz)},${next ?? "NULL"},${sql(params)},${TICK - 86_400_000},${TICK - 86_400_000})`);
-    if (rows.length === 400 || i === TOTAL - 1) { // D1 statements are capped at 100 KB
+    rows.push(
+      `(${sql(id)},'bench goal ${i}',${sql(status)},${sql(cron)},${sql(tz)},${next ?? "NULL"},${sql(params)},${TICK - 86_400_000},${TICK - 86_400_000})`,
+    );
+    if (rows.length === 400 || i === TOTAL - 1) {
+      // D1 statements are capped at 100 KB
       lines.push(`INSERT INTO goals (id, objective, status, cron, timezone, next_run_at, params, created_at, updated_at) VALUES ${rows.join(",")};`);
       rows = [];
     }
@@ -84,7 +87,9 @@ try {
   const seedFile = join(dir, "seed.sql");
   seed(seedFile);
   server = await startDevServer({}, { config, logLevel: "log", beforeStart: (d1) => d1.exec(seedFile) });
-  console.log(`seeded ${TOTAL.toLocaleString()} goals (${DUE.toLocaleString()} due at ${new Date(TICK).toISOString()}) and started in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${TOTAL.toLocaleString()} goals (${DUE.toLocaleString()} due at ${new Date(TICK).toISOString()}) and started in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   const { url } = server;
   const output = () => server!.logs();
 
@@ -99,7 +104,10 @@ try {
     const wallMs = performance.now() - t;
     if (!res.ok) throw new Error(`scheduled handler: ${res.status} ${body}\n${output().slice(before)}`);
     await new Promise((r) => setTimeout(r, 200)); // let the log line arrive
-    const line = output().slice(before).split("\n").find((l) => l.includes('"scheduler.tick"'));
+    const line = output()
+      .slice(before)
+      .split("\n")
+      .find((l) => l.includes('"scheduler.tick"'));
     const tick: Tick = line ? JSON.parse(line.slice(line.indexOf("{"))) : { due: 0, created: 0, enqueued: 0, queries: 0, pages: 0, more: false, ms: 0 };
     ticks.push({ ...tick, wallMs });
     if (!tick.more) break;
@@ -121,7 +129,9 @@ try {
   const enqueued = ticks.reduce((s, x) => s + x.enqueued, 0);
   console.log(`invocations                ${ticks.length}`);
   for (const [i, x] of ticks.entries())
-    console.log(`  tick ${i + 1}: due ${x.due}, runs created ${x.created}, enqueued ${x.enqueued}, pages ${x.pages}, D1 queries ${x.queries}, handler ${x.ms} ms, wall ${x.wallMs.toFixed(0)} ms`);
+    console.log(
+      `  tick ${i + 1}: due ${x.due}, runs created ${x.created}, enqueued ${x.enqueued}, pages ${x.pages}, D1 queries ${x.queries}, handler ${x.ms} ms, wall ${x.wallMs.toFixed(0)} ms`,
+    );
   console.log(`wall time (all due)        ${(dispatchWall / 1000).toFixed(2)} s`);
   console.log(`max D1 queries/invocation  ${Math.max(...ticks.map((x) => x.queries))}`);
   console.log(`runs created               ${counts.runs} (${counts.pending} pending, ${counts.skipped} skipped, ${counts.caughtUp} with catch-up skips)`);

@@ -56,9 +56,13 @@ try {
   const sort = (a: number[]) => [...a].sort((x, y) => x - y);
   const f = (n: number) => n.toFixed(1);
   const baseline = percentile(sort(noop), 50);
-  console.log(`fetch_page extraction of a ${(sample.inBytes / 1024).toFixed(0)} KiB HTML page → ${(sample.outChars / 1024).toFixed(0)} KiB text, ${ITERS} runs in workerd`);
+  console.log(
+    `fetch_page extraction of a ${(sample.inBytes / 1024).toFixed(0)} KiB HTML page → ${(sample.outChars / 1024).toFixed(0)} KiB text, ${ITERS} runs in workerd`,
+  );
   console.log(`  inside the Worker: median ${f(percentile(sort(inside), 50))} ms  p90 ${f(percentile(sort(inside), 90))} ms`);
-  console.log(`  request wall time minus no-op (${f(baseline)} ms): median ${f(percentile(sort(wall), 50) - baseline)} ms  p90 ${f(percentile(sort(wall), 90) - baseline)} ms`);
+  console.log(
+    `  request wall time minus no-op (${f(baseline)} ms): median ${f(percentile(sort(wall), 50) - baseline)} ms  p90 ${f(percentile(sort(wall), 90) - baseline)} ms`,
+  );
   console.log(`  target: median < 50 ms → ${percentile(sort(inside), 50) < 50 ? "met" : "NOT met"}`);
 } finally {
   if (child.pid) process.kill(-child.pid, "SIGTERM");

@@ -12,15 +12,18 @@ export type Bench = { dev: DevServer; llmUrl: string; stop: () => Promise<void> 
 export async function startBench(): Promise<Bench> {
   const llm = await startLlm();
   const llmUrl = `http://127.0.0.1:${llm.port}`;
-  const dev = await startDevServer({
-    API_TOKEN: TOKEN,
-    LLM_PROVIDER: "openai",
-    OPENAI_API_KEY: FAKE_OPENAI_KEY,
-    OPENAI_MODEL: "gpt-4.1-mini",
-    OPENAI_BASE_URL: `${llmUrl}/v1`,
-    ALLOW_PRIVATE_NETWORK: "true",
-    // "log": the Worker's console.log lines (run.timing) reach dev.logs(); a profile wants readable names.
-  }, { logLevel: "log", args: process.env.BENCH_PROFILE ? ["--minify=false"] : [] });
+  const dev = await startDevServer(
+    {
+      API_TOKEN: TOKEN,
+      LLM_PROVIDER: "openai",
+      OPENAI_API_KEY: FAKE_OPENAI_KEY,
+      OPENAI_MODEL: "gpt-4.1-mini",
+      OPENAI_BASE_URL: `${llmUrl}/v1`,
+      ALLOW_PRIVATE_NETWORK: "true",
+      // "log": the Worker's console.log lines (run.timing) reach dev.logs(); a profile wants readable names.
+    },
+    { logLevel: "log", args: process.env.BENCH_PROFILE ? ["--minify=false"] : [] },
+  );
   return { dev, llmUrl, stop: async () => (await dev.stop(), await llm.close()) };
 }
 

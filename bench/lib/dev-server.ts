@@ -64,12 +64,16 @@ function wrangler(args: string[]): string {
 export async function startDevServer(vars: Record<string, string>, opts: DevServerOptions = {}): Promise<DevServer> {
   const persistDir = mkdtempSync(join(tmpdir(), "async-agent-dev-"));
   const envFile = join(persistDir, "dev.vars");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n"),
+  );
   const target = [...(opts.config ? ["--config", opts.config] : []), "--persist-to", persistDir];
   const d1: LocalD1 = {
     exec: (file) => void wrangler(["d1", "execute", "DB", "--local", ...target, "--file", file, "--yes"]),
-    query: <T>(sql: string) =>
-      JSON.parse(wrangler(["d1", "execute", "DB", "--local", ...target, "--json", "--command", sql]))[0].results as T[],
+    query: <T>(sql: string) => JSON.parse(wrangler(["d1", "execute", "DB", "--local", ...target, "--json", "--command", sql]))[0].results as T[],
   };
   wrangler(["d1", "migrations", "apply", "DB", "--local", ...target]);
   opts.beforeStart?.(d1);
@@ -77,7 +81,21 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     WRANGLER,
-    ["dev", ...target, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--env-file", envFile, "--log-level", opts.logLevel ?? "warn", ...(opts.args ?? [])],
+    [
+      "dev",
+      ...target,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--env-file",
+      envFile,
+      "--log-level",
+      opts.logLevel ?? "warn",
+      ...(opts.args ?? []),
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
   );
   let output = "";

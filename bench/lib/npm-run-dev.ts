@@ -10,7 +10,12 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 /** The dev runner's verdict block, from its first line to its last. */
 export const VERDICT = /async-agent \S+ on http:\/\/127\.0\.0\.1:\d+[\s\S]*?Ctrl-C stops\./;
 
-export type Proc = { child: ChildProcess; output: () => string; waitFor: (re: RegExp, ms: number, from?: number) => Promise<RegExpMatchArray>; exited: Promise<number | null> };
+export type Proc = {
+  child: ChildProcess;
+  output: () => string;
+  waitFor: (re: RegExp, ms: number, from?: number) => Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+};
 
 /** `npm run dev -- <args>` with `node` on PATH being `nodeDir`'s. */
 export function npmRunDev(nodeDir: string, port: number, args: string[]): Proc {
@@ -60,4 +65,3 @@ export async function stop(p: Proc) {
   }
   await Promise.race([p.exited, new Promise((r) => setTimeout(r, 15_000))]);
 }
-

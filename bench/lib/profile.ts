@@ -50,7 +50,10 @@ function summarize(p: Profile) {
   for (const [id, us] of self) {
     const f = byId.get(id)!.callFrame;
     const where = f.url.split("/").slice(-2).join("/") || "(native)";
-    fn.set(`${f.functionName || "(anonymous)"} ${where}:${f.lineNumber + 1}`, (fn.get(`${f.functionName || "(anonymous)"} ${where}:${f.lineNumber + 1}`) ?? 0) + us);
+    fn.set(
+      `${f.functionName || "(anonymous)"} ${where}:${f.lineNumber + 1}`,
+      (fn.get(`${f.functionName || "(anonymous)"} ${where}:${f.lineNumber + 1}`) ?? 0) + us,
+    );
     file.set(where, (file.get(where) ?? 0) + us);
   }
   // Inclusive time: each sample counts once for every distinct function on its stack.
@@ -68,6 +71,12 @@ function summarize(p: Profile) {
   }
   for (const k of [...incl.keys()]) if (/^\((root|idle|program|garbage collector)\)/.test(k)) incl.delete(k);
   const top = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`).join("\n");
-  console.log(`\nCPU profile: ${(total / 1000).toFixed(0)} ms sampled\nby function (self):\n${top(fn, 40)}\nby function (inclusive):\n${top(incl, 60)}\nby file (self):\n${top(file, 15)}`);
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+      .join("\n");
+  console.log(
+    `\nCPU profile: ${(total / 1000).toFixed(0)} ms sampled\nby function (self):\n${top(fn, 40)}\nby function (inclusive):\n${top(incl, 60)}\nby file (self):\n${top(file, 15)}`,
+  );
 }
