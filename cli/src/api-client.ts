@@ -34,6 +34,8 @@ type RequestOpts = {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   timeoutMs?: number | null;
+  /** Send a fresh Idempotency-Key, and retry once with it when no answer came back (the server runs it at most once). */
+  idempotent?: boolean;
 };
 
 export const unreachable = (url: string) => `cannot reach ${url}: is \`npm run dev\` running?`;
@@ -55,20 +57,25 @@ export class ApiClient {
       headers.authorization = `Bearer ${this.token}`;
     }
     if (opts.body !== undefined) headers["content-type"] = "application/json";
-    const signals = [opts.signal, opts.timeoutMs === null ? undefined : AbortSignal.timeout(opts.timeoutMs ?? TIMEOUT_MS)];
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.any(signals.filter((s): s is AbortSignal => !!s)),
-      });
-    } catch (e) {
-      if (opts.signal?.aborted) throw e;
-      if (e instanceof Error && e.name === "TimeoutError")
-        throw new NetworkError(`${this.baseUrl} did not answer within ${(opts.timeoutMs ?? TIMEOUT_MS) / 1000}s`);
-      throw new NetworkError(unreachable(this.baseUrl));
+    if (opts.idempotent) headers["idempotency-key"] = crypto.randomUUID();
+    let res: Response | undefined;
+    for (let attempt = 1; !res; attempt++) {
+      const signals = [opts.signal, opts.timeoutMs === null ? undefined : AbortSignal.timeout(opts.timeoutMs ?? TIMEOUT_MS)];
+      try {
+        res = await fetch(url, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: AbortSignal.any(signals.filter((s): s is AbortSignal => !!s)),
+        });
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+        // The request may have been done without its answer reaching us: with its key, asking again is safe.
+        if (opts.idempotent && attempt === 1) continue;
+        if (e instanceof Error && e.name === "TimeoutError")
+          throw new NetworkError(`${this.baseUrl} did not answer within ${(opts.timeoutMs ?? TIMEOUT_MS) / 1000}s`);
+        throw new NetworkError(unreachable(this.baseUrl));
+      }
     }
     if (res.ok || opts.accept?.includes(res.status)) return res;
     throw await toApiError(res);
@@ -91,18 +98,18 @@ export class ApiClient {
   /** 503 is an answer here (a check failed), not an error. */
   ready = () => this.json<z.infer<typeof Ready>>("GET", "/health/ready", { auth: false, accept: [503] });
 
-  createGoal = (body: CreateGoal) => this.api<Goal>("POST", "/goals", { body });
+  createGoal = (body: CreateGoal) => this.api<Goal>("POST", "/goals", { body, idempotent: true });
   listGoals = (query: Query = {}) => this.api<Page<Goal>>("GET", "/goals", { query });
   getGoal = (id: string) => this.api<Goal>("GET", `/goals/${this.id(id)}`);
   updateGoal = (id: string, body: UpdateGoal) => this.api<Goal>("PATCH", `/goals/${this.id(id)}`, { body });
   deleteGoal = (id: string) => this.api<void>("DELETE", `/goals/${this.id(id)}`);
   pauseGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/pause`);
   resumeGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/resume`);
-  runGoal = (id: string, body?: RunGoalRequest) => this.api<Run>("POST", `/goals/${this.id(id)}/run`, { body });
+  runGoal = (id: string, body?: RunGoalRequest) => this.api<Run>("POST", `/goals/${this.id(id)}/run`, { body, idempotent: true });
 
   listRuns = (query: Query = {}) => this.api<Page<Run>>("GET", "/runs", { query });
   getRun = (id: string) => this.api<Run>("GET", `/runs/${this.id(id)}`);
-  cancelRun = (id: string) => this.api<Run>("POST", `/runs/${this.id(id)}/cancel`);
+  cancelRun = (id: string) => this.api<Run>("POST", `/runs/${this.id(id)}/cancel`, { idempotent: true });
   listOutputs = (id: string) => this.api<Page<Output>>("GET", `/runs/${this.id(id)}/outputs`);
 
   /** Every step of a run, in order. */

@@ -1,6 +1,10 @@
-/** Runs with input: stored on the run, shown to the model as untrusted data, counted as fetch provenance. */
+/**
+ * Runs with input (stored on the run, shown to the model as untrusted data, counted as fetch provenance)
+ * and Idempotency-Key on the POSTs that create or change something.
+ */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { IDEMPOTENCY_TTL_MS, pruneKeys } from "../../worker/db/idempotency";
 import { Provenance } from "../../worker/tools/fetch-policy";
 import { api, createGoal } from "./api";
 import { llmStats, script, waitForRunEnd } from "./agent-helpers";
@@ -61,5 +65,85 @@ describe("run input", () => {
     const p = new Provenance({ objective: "Research the company", params: {} }, { site: "https://example.com/about", mail: "ada@corp.example.org" });
     expect(p.refusal("https://example.com/about")).toBeNull();
     expect(p.refusal("https://corp.example.org/")).toMatch(/not in the objective, the run's input/);
+  });
+});
+
+describe("idempotency keys", () => {
+  const withKey = (key: string) => ({ headers: { "idempotency-key": key } });
+  const goalsNamed = async (objective: string) =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM goals WHERE objective = ?").bind(objective).first<{ n: number }>())!.n;
+
+  it("replays POST /goals for the same key and body, creating one goal; another body with the key is a 422", async () => {
+    const key = crypto.randomUUID();
+    const body = { objective: `Idempotent goal ${key}` };
+    const first = await api.post("/goals", body, withKey(key));
+    expect(first.status).toBe(201);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const again = await api.post("/goals", body, withKey(key));
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect(await goalsNamed(body.objective)).toBe(1);
+
+    const other = await api.post("/goals", { objective: `Another goal ${key}` }, withKey(key));
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe("idempotency_key_reused");
+    expect(await goalsNamed(`Another goal ${key}`)).toBe(0);
+  });
+
+  it("replays run-now per goal: one run per key and goal, the same key on another goal is its own request", async () => {
+    const a = await createGoal({ params: { overlap: "allow" } });
+    const b = await createGoal({ params: { overlap: "allow" } });
+    const key = crypto.randomUUID();
+    const first = await api.post(`/goals/${a.id}/run`, { input: "once" }, withKey(key));
+    const again = await api.post(`/goals/${a.id}/run`, { input: "once" }, withKey(key));
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await runsOf(a.id)).toBe(1);
+    const changed = await api.post(`/goals/${a.id}/run`, { input: "twice" }, withKey(key));
+    expect(changed.status).toBe(422);
+    expect(await runsOf(a.id)).toBe(1);
+
+    const onB = await api.post(`/goals/${b.id}/run`, { input: "once" }, withKey(key));
+    expect(onB.status).toBe(202);
+    expect(onB.headers.get("idempotent-replayed")).toBeNull();
+    expect(onB.body.id).not.toBe(first.body.id);
+  });
+
+  it("replays a cancel with its first answer, and keeps no answer for a request that failed validation", async () => {
+    const g = await createGoal({ params: { overlap: "allow" } });
+    const run = (await api.post(`/goals/${g.id}/run`)).body;
+    const key = crypto.randomUUID();
+    const cancelled = await api.post(`/runs/${run.id}/cancel`, undefined, withKey(key));
+    const replayed = await api.post(`/runs/${run.id}/cancel`, undefined, withKey(key));
+    expect(replayed.status).toBe(cancelled.status);
+    expect(replayed.body).toEqual(cancelled.body);
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    // Without the key, the same cancel is a new request: the run is over by now.
+    expect((await api.post(`/runs/${run.id}/cancel`)).status).toBe(409);
+
+    const fresh = crypto.randomUUID();
+    const invalid = await api.post("/goals", { objective: "" }, withKey(fresh));
+    expect(invalid.status).toBe(400);
+    const retried = await api.post("/goals", { objective: `Fixed ${fresh}` }, withKey(fresh));
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+    expect((await api.post("/goals", { objective: "x" }, withKey("bad\u0001key"))).status).toBe(400);
+  });
+
+  it("forgets keys after 24 h: the hourly prune deletes them and an expired key can be used again", async () => {
+    const old = Date.now() - IDEMPOTENCY_TTL_MS - 1000;
+    await env.DB.prepare(
+      "INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at) VALUES ('POST /api/v1/goals', 'old-key', 'x', 201, '{}', ?)",
+    )
+      .bind(old)
+      .run();
+    const reused = await api.post("/goals", { objective: "After a day" }, withKey("old-key"));
+    expect(reused.status).toBe(201);
+    expect(reused.headers.get("idempotent-replayed")).toBeNull();
+    await env.DB.prepare("UPDATE idempotency_keys SET created_at = ? WHERE key = 'old-key'").bind(old).run();
+    expect(await pruneKeys(env.DB, Date.now())).toBeGreaterThanOrEqual(1);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'old-key'").first("n")).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { dbFor } from "../db/client";
 import { VERSION } from "../lib/version";
 import { requireBearer } from "./auth";
 import { renderDocsPage } from "./docs-page";
+import { idempotency } from "./idempotency";
 import { ApiError, type ErrorCode } from "./errors";
 import { files } from "./routes/files";
 import { goals } from "./routes/goals";
@@ -23,6 +24,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 const api = newRouter();
 api.use("*", requireBearer);
+api.use("*", idempotency);
 api.route("/goals", goals);
 api.route("/runs", runs);
 api.route("/runs", runLive);

@@ -137,6 +137,25 @@ export const memories = sqliteTable(
   (t) => [index("memories_goal_id").on(t.goalId, t.id)],
 );
 
+/**
+ * Idempotency-Key records (api/idempotency.ts): the first request with a key claims it (status NULL while
+ * it executes), then stores its answer, which a retry with the same key and body gets back for 24 h.
+ * Scoped by method and path, so a key is per route and per goal or run. The cron tick prunes old rows.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    /** SHA-256 (hex) of the request body: the same key with another body is refused. */
+    requestHash: text("request_hash").notNull(),
+    status: integer("status"),
+    response: text("response"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created_at").on(t.createdAt)],
+);
+
 export type GoalRow = typeof goals.$inferSelect;
 export type RunRow = typeof runs.$inferSelect;
 export type StepRow = typeof steps.$inferSelect;

@@ -10,6 +10,7 @@
  */
 import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
 import type { Env } from "../lib/env";
+import { pruneKeys } from "../db/idempotency";
 import { createRuns, selectDueGoals, type DueGoal, type RunPlan } from "../db/scheduling";
 import { newId } from "../lib/ids";
 import { enqueueRuns } from "../queue/messages";
@@ -44,6 +45,8 @@ export type TickStats = {
   /** True when the cap stopped the tick with goals still due: the next tick continues. */
   more: boolean;
   reaped: ReapStats;
+  /** Expired Idempotency-Key records deleted. */
+  prunedKeys: number;
   ms: number;
   error?: string;
 };
@@ -128,6 +131,7 @@ export async function dispatchDueGoals(env: Env, now: Date, limits: DispatchLimi
     queries: 0,
     more: false,
     reaped: { requeued: 0, failed: 0, queries: 0 },
+    prunedKeys: 0,
     ms: 0,
   };
   const errors: string[] = [];
@@ -138,6 +142,15 @@ export async function dispatchDueGoals(env: Env, now: Date, limits: DispatchLimi
   } catch (e) {
     errors.push(`reaper: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // Idempotency keys past their 24 h window, once an hour (minute 0): one indexed DELETE of at most
+  // 1,000 rows, so the other ticks spend no D1 query on it.
+  if (now.getUTCMinutes() === 0)
+    try {
+      stats.prunedKeys = await pruneKeys(env.DB, t);
+      stats.queries++;
+    } catch (e) {
+      errors.push(`prune: ${e instanceof Error ? e.message : String(e)}`);
+    }
   const sends: Promise<void>[] = [];
   try {
     await dispatchPages(env, t, limits, stats, sends);

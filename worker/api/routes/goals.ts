@@ -7,7 +7,7 @@ import type { GoalRow } from "../../db/schema";
 import { deleteGoalFiles } from "../../lib/artifacts";
 import { isId } from "../../lib/ids";
 import { startRunNow } from "../../scheduler/dispatch";
-import { errorResponses, IdParam } from "../common";
+import { errorResponses, IdempotencyHeader, IdParam, idempotencyResponses } from "../common";
 import { checkGoalInput } from "../goal-checks";
 import { ApiError, notFound } from "../errors";
 import { presentGoal, presentRun } from "../../db/present";
@@ -40,8 +40,8 @@ export const goals = newRouter()
       path: "/",
       tags,
       summary: "Create a goal",
-      request: body(CreateGoal),
-      responses: { 201: jsonContent(Goal, "The created goal"), ...errorResponses },
+      request: { headers: IdempotencyHeader, ...body(CreateGoal) },
+      responses: { 201: jsonContent(Goal, "The created goal"), ...errorResponses, ...idempotencyResponses },
     }),
     async (c) => {
       const input = c.req.valid("json");
@@ -125,8 +125,14 @@ export const goals = newRouter()
       path: "/{id}/run",
       tags,
       summary: "Run a goal now: answers with the pending run (or, under the goal's overlap policy `skip` while a run is active, the skipped run)",
-      request: { params: IdParam, body: { content: { "application/json": { schema: RunGoalRequest } }, required: false } },
-      responses: { 202: jsonContent(Run, "The new run"), ...errorResponses, ...conflict, 413: jsonContent(ErrorBody, "The input is over 64 KB") },
+      request: { params: IdParam, headers: IdempotencyHeader, body: { content: { "application/json": { schema: RunGoalRequest } }, required: false } },
+      responses: {
+        202: jsonContent(Run, "The new run"),
+        ...errorResponses,
+        ...conflict,
+        413: jsonContent(ErrorBody, "The input is over 64 KB"),
+        ...idempotencyResponses,
+      },
     }),
     async (c) => {
       const id = c.req.valid("param").id;

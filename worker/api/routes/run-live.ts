@@ -16,7 +16,7 @@ import { getRun } from "../../db/runs";
 import { listSteps } from "../../db/steps";
 import { endEventOf, isTerminal, RUN_STARTED_EVENT, STEP_EVENT } from "../../domain/vocabulary";
 import { notifyRunEnded } from "../../notify/run-ended";
-import { errorResponses, IdParam } from "../common";
+import { errorResponses, IdempotencyHeader, IdParam, idempotencyResponses } from "../common";
 import { ApiError } from "../errors";
 import { presentRun, presentStep } from "../../db/present";
 import { jsonContent, newRouter } from "../router";
@@ -100,11 +100,12 @@ export const runLive = newRouter()
       path: "/{id}/cancel",
       tags,
       summary: "Cancel a run: it stops at its next safe point and ends `cancelled`",
-      request: { params: IdParam },
+      request: { params: IdParam, headers: IdempotencyHeader },
       responses: {
         202: jsonContent(Run, "The run (still running until the agent stops it)"),
         ...errorResponses,
         409: jsonContent(ErrorBody, "The run is already over"),
+        ...idempotencyResponses,
       },
     }),
     async (c) => {
