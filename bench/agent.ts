@@ -16,6 +16,9 @@ import { api, llmStats, percentile, scriptedGoal, startBench, waitForEnd } from 
 import { startProfile } from "./lib/profile.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** BENCH_TOOL=none calls a tool that does not exist: the loop's own cost, without the tool's R2 put and D1 row. */
+const CALL =
+  process.env.BENCH_TOOL === "none" ? { name: "no_such_tool", arguments: {} } : { name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } };
 const STEPS = 50;
 
 const bench = await startBench();
@@ -69,7 +72,9 @@ try {
   }
   await stopProfile?.(process.env.BENCH_PROFILE!);
   const all = gaps.flat().sort((a, b) => a - b);
-  console.log(`\nbench:agent — ${RUNS} runs × ${STEPS} steps of a 5-byte write_file, zero-latency fake LLM, load average ${loadavg()[0].toFixed(1)}`);
+  console.log(
+    `\nbench:agent — ${RUNS} runs × ${STEPS} steps of ${CALL.name === "write_file" ? "a 5-byte write_file" : "an unknown tool (no I/O)"}, zero-latency fake LLM, load average ${loadavg()[0].toFixed(1)}`,
+  );
   console.log(`  per-step overhead at the fake (reply → next request): median ${percentile(all, 50)} ms, p90 ${percentile(all, 90)} ms (targets ≤ 3 / ≤ 5 ms)`);
   const tenths = Array.from({ length: 5 }, (_, k) => {
     const part = gaps.flatMap((g) => g.slice(k * 10, k * 10 + 10)).sort((a, b) => a - b);
