@@ -28,6 +28,7 @@ const run = (id: string, status: Run["status"], extra: Partial<Run> = {}): Run =
   error: null,
   endReason: null,
   skippedCount: 0,
+  delivery: null,
   createdAt: iso(0),
   updatedAt: iso(0),
   ...extra,

@@ -13,10 +13,12 @@ import { ApiError, type ErrorCode } from "./errors";
 import { files } from "./routes/files";
 import { goals } from "./routes/goals";
 import { health } from "./routes/health";
+import { hooks } from "./routes/hooks";
 import { runs } from "./routes/runs";
 import { runLive } from "./routes/run-live";
 import { llm } from "./routes/llm";
 import { tools } from "./routes/tools";
+import { triggers } from "./routes/triggers";
 import { newRouter } from "./router";
 
 export const API_PREFIX = "/api/v1";
@@ -30,6 +32,7 @@ api.route("/runs", runs);
 api.route("/runs", runLive);
 api.route("/llm", llm);
 api.route("/goals", files);
+api.route("/goals", triggers);
 api.route("/tools", tools);
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {
@@ -66,6 +69,8 @@ app.use(
   }),
 );
 app.route("/health", health);
+// Inbound webhooks: public, outside the bearer-protected /api (each delivery is signed instead).
+app.route("/hooks", hooks);
 app.route(API_PREFIX, api);
 app.get("/docs", (c) => c.html(renderDocsPage(api.getOpenAPI31Document(openApiConfig))));
 app.get("/", (c) => c.redirect("/docs"));

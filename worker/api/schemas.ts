@@ -90,6 +90,10 @@ export const Run = z
     error: z.string().nullable(),
     endReason: z.string().nullable().describe(END_REASONS.join(" | ")),
     skippedCount: z.int().describe("Fire times missed before this one (catch-up) or overlapping"),
+    delivery: z
+      .object({ id: z.string(), event: z.string().nullable() })
+      .nullable()
+      .describe("A webhook-triggered run: the delivery's id (webhook-id or X-GitHub-Delivery) and event name"),
     input: z
       .unknown()
       .nullable()
@@ -194,6 +198,31 @@ export const ListFilesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(1000).optional(),
 });
+
+export const Trigger = z
+  .object({
+    enabled: z.boolean(),
+    url: z.string().nullable().describe("Where deliveries go (POST, signed; no bearer token); null while disabled"),
+    enabledAt: Timestamp.nullable(),
+    secretCreatedAt: Timestamp.nullable().describe("When the current secret was made (enable or rotate)"),
+    lastFiredAt: Timestamp.nullable().describe("When a delivery last started (or tried to start) a run"),
+  })
+  .meta({ id: "Trigger" });
+export type Trigger = z.infer<typeof Trigger>;
+
+export const TriggerWithSecret = Trigger.extend({
+  secret: z.string().describe("whsec_…: shown only in this answer. Standard Webhooks senders use it as is; for GitHub paste the whole string"),
+}).meta({ id: "TriggerWithSecret" });
+export type TriggerWithSecret = z.infer<typeof TriggerWithSecret>;
+
+export const DeliveryAccepted = z
+  .object({
+    runId: z.string(),
+    status: z.enum(RUN_STATUSES),
+    deliveryId: z.string(),
+    replayed: z.boolean().describe("true: this delivery id was seen before; the run is the one it started then"),
+  })
+  .meta({ id: "DeliveryAccepted" });
 
 export const LlmValidateRequest = z
   .object({ provider: z.enum(PROVIDERS).optional(), model: z.string().min(1).max(200).optional() })

@@ -6,7 +6,7 @@ import type { Db } from "./client";
 import { newId } from "../lib/ids";
 import { nextFireTime } from "../domain/next-fire";
 import { pageOf } from "./page";
-import { goals, memories, outputs, runs, steps, type GoalRow } from "./schema";
+import { goals, goalTriggers, memories, outputs, runs, steps, type GoalRow } from "./schema";
 
 /** A goal to create, as the API validated it. */
 export type NewGoal = { objective: string; schedule?: Schedule; webhookUrl?: string; params?: GoalParams };
@@ -104,6 +104,7 @@ export async function deleteGoalRows(db: Db, id: string): Promise<void> {
     db.delete(outputs).where(inArray(outputs.runId, runIds)),
     db.delete(runs).where(eq(runs.goalId, id)),
     db.delete(memories).where(eq(memories.goalId, id)),
+    db.delete(goalTriggers).where(eq(goalTriggers.goalId, id)),
     db.delete(goals).where(eq(goals.id, id)),
   ]);
 }

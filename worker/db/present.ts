@@ -53,6 +53,7 @@ export function presentRun(r: Omit<RunRow, "input"> & { input?: unknown }, withI
     error: r.error,
     endReason: r.endReason,
     skippedCount: r.skippedCount,
+    delivery: r.deliveryId === null ? null : { id: r.deliveryId, event: r.deliveryEvent },
     ...(withInput ? { input: r.input ?? null } : {}),
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),

@@ -19,6 +19,8 @@ export type NewRun = {
   error?: string | null;
   endReason?: string | null;
   input?: unknown;
+  deliveryId?: string | null;
+  deliveryEvent?: string | null;
 };
 
 export function runRow(r: NewRun, now = Date.now()): RunRow {
@@ -44,6 +46,8 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     endReason: r.endReason ?? null,
     skippedCount: r.skippedCount ?? 0,
     input: r.input ?? null,
+    deliveryId: r.deliveryId ?? null,
+    deliveryEvent: r.deliveryEvent ?? null,
     attempts: r.attempts ?? 0,
     createdAt: now,
     updatedAt: now,

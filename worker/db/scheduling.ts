@@ -30,6 +30,9 @@ export type RunPlan = {
   nextRunAt: number | null;
   /** The run's input serialised as JSON (runs.input), or null. */
   input?: string | null;
+  /** A webhook delivery's id (unique per goal) and event name. */
+  deliveryId?: string | null;
+  deliveryEvent?: string | null;
 };
 
 /**
@@ -67,8 +70,9 @@ export async function selectDueGoals(d1: D1Database, now: number, limit: number)
 /**
  * Creates the planned runs and advances the goals' next_run_at in one D1 batch (one transaction),
  * so a crash cannot leave a run without its goal advanced or the reverse. `ON CONFLICT DO NOTHING`
- * on runs(goal_id, scheduled_for) makes a duplicate tick harmless; RETURNING lists only the rows
- * this call inserted, so only those get enqueued.
+ * on runs(goal_id, scheduled_for) makes a duplicate tick harmless, and on runs(goal_id, delivery_id)
+ * a redelivered webhook; RETURNING lists only the rows this call inserted, so only those get enqueued.
+ * A webhook run is created only for an active goal (a manual one for a paused goal too).
  *
  * Overlap `skip` (the default) is decided in the same statement: when the goal has a pending or
  * running run, the new one is recorded as `skipped` with the reason. `queue` and `allow` create a
@@ -86,6 +90,8 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
       p: p.expectNextRunAt,
       n: p.nextRunAt,
       i: p.input ?? null,
+      d: p.deliveryId ?? null,
+      e: p.deliveryEvent ?? null,
     })),
   );
   const insert = d1
@@ -93,28 +99,30 @@ export async function createRuns(d1: D1Database, plans: RunPlan[], now: number, 
       `WITH c AS MATERIALIZED (
          SELECT json_extract(j.value, '$.r') AS run_id, g.id AS goal_id, json_extract(j.value, '$.t') AS trig,
                 json_extract(j.value, '$.s') AS sched, json_extract(j.value, '$.k') AS skipped,
-                json_extract(j.value, '$.i') AS input,
+                json_extract(j.value, '$.i') AS input, json_extract(j.value, '$.d') AS delivery,
+                json_extract(j.value, '$.e') AS event,
                 coalesce(json_extract(g.params, '$.stepBudget'), ?3) AS budget,
                 CASE WHEN coalesce(json_extract(g.params, '$.overlap'), '${DEFAULT_OVERLAP}') = 'skip' THEN
                   (SELECT a.id FROM runs a WHERE a.goal_id = g.id AND a.status IN (${ACTIVE}) LIMIT 1)
                 END AS busy
          FROM json_each(?1) j
          JOIN goals g ON g.id = json_extract(j.value, '$.g')
-         WHERE (json_extract(j.value, '$.p') IS NULL AND g.status <> 'archived')
+         WHERE (json_extract(j.value, '$.p') IS NULL AND g.status <> 'archived'
+                AND (json_extract(j.value, '$.t') <> 'webhook' OR g.status = 'active'))
             OR (g.status = 'active' AND g.next_run_at = json_extract(j.value, '$.p'))
        )
-       INSERT INTO runs (id, goal_id, status, trigger, scheduled_for, step_budget, skipped_count, input, attempts,
+       INSERT INTO runs (id, goal_id, status, trigger, scheduled_for, step_budget, skipped_count, input, delivery_id, delivery_event, attempts,
                          error, end_reason, ended_at, created_at, updated_at)
        SELECT c.run_id, c.goal_id,
               CASE WHEN c.busy IS NULL THEN 'pending' ELSE 'skipped' END,
-              c.trig, c.sched, c.budget, c.skipped, c.input,
+              c.trig, c.sched, c.budget, c.skipped, c.input, c.delivery, c.event,
               CASE WHEN c.busy IS NULL THEN 1 ELSE 0 END,
               CASE WHEN c.busy IS NULL THEN NULL ELSE 'overlap: run ' || c.busy || ' of this goal was still active' END,
               CASE WHEN c.busy IS NULL THEN NULL ELSE 'skipped' END,
               CASE WHEN c.busy IS NULL THEN NULL ELSE ?2 END,
               ?2, ?2
        FROM c WHERE true
-       ON CONFLICT (goal_id, scheduled_for) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING id, goal_id AS goalId, status, step_budget AS stepBudget, error, end_reason AS endReason, attempts,
          (SELECT coalesce(json_extract(g.params, '$.overlap'), '${DEFAULT_OVERLAP}') FROM goals g WHERE g.id = runs.goal_id) AS overlap`,
     )

@@ -68,6 +68,9 @@ export const runs = sqliteTable(
      * webhook delivery's body): data from outside, shown to the model as untrusted (agent/prompt.ts).
      */
     input: text("input", { mode: "json" }).$type<unknown>(),
+    /** A webhook-triggered run: the delivery's id (unique per goal: a redelivery starts nothing) and event name. */
+    deliveryId: text("delivery_id"),
+    deliveryEvent: text("delivery_event"),
     /** How many times the run was put on the RUNS queue (dispatch = 1, each reaper re-enqueue adds one). */
     attempts: integer("attempts").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
@@ -81,6 +84,8 @@ export const runs = sqliteTable(
     // One run per (goal, fire time): a duplicate cron tick or queue delivery cannot create a second one.
     // Manual runs have scheduled_for NULL, and SQLite treats NULLs as distinct.
     uniqueIndex("runs_goal_scheduled").on(t.goalId, t.scheduledFor),
+    // One run per (goal, webhook delivery id): the exactly-once of inbound webhooks. NULLs never collide.
+    uniqueIndex("runs_goal_delivery").on(t.goalId, t.deliveryId),
     index("runs_goal_id").on(t.goalId, t.id),
     index("runs_status_id").on(t.status, t.id),
   ],
@@ -138,6 +143,33 @@ export const memories = sqliteTable(
 );
 
 /**
+ * A goal's inbound webhook trigger (api/routes/hooks.ts): deliveries to /hooks/<hookId> signed with
+ * `secret` start a run. `secret` is NULL while the trigger is disabled (the row keeps the URL and the
+ * last fire time).
+ *
+ * The secret is stored as it is, not encrypted or hashed: verifying an HMAC needs the key itself, and
+ * encrypting it with a Worker secret would only guard against someone who can read D1 but not the
+ * Worker's secrets, who could already read and change every goal (a far larger power than starting
+ * one goal's run with data the agent treats as untrusted). It leaves D1 only once, in the answer that
+ * creates it, and never appears in responses or logs after that.
+ */
+export const goalTriggers = sqliteTable("goal_triggers", {
+  goalId: text("goal_id")
+    .primaryKey()
+    .references(() => goals.id, { onDelete: "cascade" }),
+  /** The opaque id in the trigger's URL: it does not reveal the goal id. */
+  hookId: text("hook_id").notNull().unique(),
+  secret: text("secret"),
+  enabledAt: integer("enabled_at"),
+  secretCreatedAt: integer("secret_created_at"),
+  lastFiredAt: integer("last_fired_at"),
+  /** The rate limit's fixed window: its start (epoch ms of the minute) and the deliveries accepted in it. */
+  windowStart: integer("window_start").notNull().default(0),
+  windowCount: integer("window_count").notNull().default(0),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
+/**
  * Idempotency-Key records (api/idempotency.ts): the first request with a key claims it (status NULL while
  * it executes), then stores its answer, which a retry with the same key and body gets back for 24 h.
  * Scoped by method and path, so a key is per route and per goal or run. The cron tick prunes old rows.
@@ -161,3 +193,4 @@ export type RunRow = typeof runs.$inferSelect;
 export type StepRow = typeof steps.$inferSelect;
 export type OutputRow = typeof outputs.$inferSelect;
 export type MemoryRow = typeof memories.$inferSelect;
+export type TriggerRow = typeof goalTriggers.$inferSelect;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { cronError, isTimeZone } from "./next-fire";
-import { DEFAULT_STEP_BUDGET, FETCH_POLICIES, OVERLAP_POLICIES, PROVIDERS } from "./vocabulary";
+import { DEFAULT_STEP_BUDGET, DEFAULT_TRIGGER_RATE_PER_MINUTE, FETCH_POLICIES, OVERLAP_POLICIES, PROVIDERS } from "./vocabulary";
 
 export const Timestamp = z.iso.datetime().describe("ISO 8601 UTC");
 
@@ -49,6 +49,12 @@ export const GoalParams = z
     provider: z.enum(PROVIDERS).optional().describe("LLM provider override"),
     model: z.string().min(1).max(200).optional().describe("LLM model override"),
     overlap: Overlap.optional(),
+    triggerRatePerMinute: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe(`Inbound webhook deliveries accepted per minute; beyond it a 429 with Retry-After (default ${DEFAULT_TRIGGER_RATE_PER_MINUTE})`),
     constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
     allowedDomains: z
       .array(Domain)

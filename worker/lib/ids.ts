@@ -4,7 +4,7 @@
  */
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "goal" | "run" | "out" | "mem";
+export type IdPrefix = "goal" | "run" | "out" | "mem" | "hook";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

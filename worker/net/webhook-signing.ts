@@ -22,10 +22,61 @@ export function webhookKeyBytes(secret: string): Uint8Array {
   return bytes;
 }
 
-export async function signWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", webhookKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`${id}.${timestamp}.${body}`)));
+/** HMAC-SHA256 of `data` under `key`: the one MAC of both signature schemes, outgoing and inbound. */
+export async function hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, data));
+}
+
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** `v1,<base64 HMAC>` over `id.timestamp.body` (the body as sent: its bytes, or text encoded as UTF-8). */
+export async function signWebhook(secret: string, id: string, timestamp: number, body: string | Uint8Array): Promise<string> {
+  const bytes = typeof body === "string" ? enc.encode(body) : body;
+  const mac = await hmacSha256(webhookKeyBytes(secret), concat(enc.encode(`${id}.${timestamp}.`), bytes));
   return `v1,${btoa(String.fromCharCode(...mac))}`;
+}
+
+/** Compares in constant time for equal lengths; the length of a signature is public (it is fixed per scheme). */
+export function sameText(a: string, b: string): boolean {
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/** How far a Standard Webhooks timestamp may be from now, either way (the spec's usual tolerance). */
+export const TIMESTAMP_TOLERANCE_S = 5 * 60;
+
+/**
+ * A Standard Webhooks delivery is authentic: `timestamp` is within the tolerance and one of the
+ * space-separated `v1,<base64>` entries of `signatures` is ours over `id.timestamp.body`.
+ */
+export async function verifyStandardWebhook(
+  secret: string,
+  h: { id: string; timestamp: string; signatures: string },
+  body: Uint8Array,
+  now = Date.now(),
+): Promise<boolean> {
+  if (!/^\d{1,12}$/.test(h.timestamp)) return false;
+  const ts = Number(h.timestamp);
+  if (Math.abs(now / 1000 - ts) > TIMESTAMP_TOLERANCE_S) return false;
+  const expected = await signWebhook(secret, h.id, ts, body);
+  // No early exit: every entry is compared.
+  return h.signatures.split(" ").reduce((ok, sig) => sameText(sig, expected) || ok, false);
+}
+
+/** A GitHub delivery is authentic: `X-Hub-Signature-256` is `sha256=<hex HMAC of the body>` keyed with the secret's text. */
+export async function verifyGitHubSignature(secret: string, header: string, body: Uint8Array): Promise<boolean> {
+  const mac = await hmacSha256(enc.encode(secret), body);
+  return sameText(header, `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`);
 }
 
 /** The webhook headers for one attempt (the timestamp is the attempt's; the id is the delivery's). */

@@ -18,7 +18,7 @@ import { enqueueRuns } from "../queue/messages";
 export type ManualRun = { run: RunRow } | { refused: "goal_not_found" | "goal_archived" };
 
 /** How a run started now came to be, and what it was given. */
-export type RunRequest = { trigger: "manual"; input?: unknown };
+export type RunRequest = { trigger: "manual"; input?: unknown } | { trigger: "webhook"; input: unknown; delivery: { id: string; event: string | null } };
 
 /**
  * A manual run: a pending (or overlap-skipped) row, then a queue message; one D1 round trip when the
@@ -47,11 +47,14 @@ export async function startRunNow(
     skippedCount: 0,
     expectNextRunAt: null,
     nextRunAt: null,
-    input: req.input === undefined ? null : JSON.stringify(req.input),
+    input: req.input === undefined || req.input === null ? null : JSON.stringify(req.input),
+    deliveryId: req.trigger === "webhook" ? req.delivery.id : null,
+    deliveryEvent: req.trigger === "webhook" ? req.delivery.event : null,
   };
   const [created] = await createRuns(env.DB, [plan], now, DEFAULT_STEP_BUDGET);
   if (!created) {
-    // Nothing inserted: the goal does not exist or is archived (read only on this path, to say which).
+    // Nothing inserted: the goal does not exist or is archived (read only on this path, to say which);
+    // for a webhook run also a paused goal or a delivery id already used (the caller looks that up).
     return { refused: (await getGoal(db, goalId)) ? "goal_archived" : "goal_not_found" };
   }
   if (created.status === "pending") {
@@ -63,5 +66,5 @@ export async function startRunNow(
       ),
     );
   }
-  return { run: runRow({ ...created, trigger: req.trigger, input: req.input }, now) };
+  return { run: runRow({ ...created, trigger: req.trigger, input: req.input, deliveryId: plan.deliveryId, deliveryEvent: plan.deliveryEvent }, now) };
 }
