@@ -17,6 +17,8 @@ import type {
   RunGoalRequest,
   Step,
   ToolInfo,
+  InboundTrigger,
+  InboundTriggerWithSecret,
   UpdateGoal,
 } from "../../worker/api/schemas";
 import { ApiError, NetworkError, UsageError } from "./errors";
@@ -106,6 +108,10 @@ export class ApiClient {
   pauseGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/pause`);
   resumeGoal = (id: string) => this.api<Goal>("POST", `/goals/${this.id(id)}/resume`);
   runGoal = (id: string, body?: RunGoalRequest) => this.api<Run>("POST", `/goals/${this.id(id)}/run`, { body, idempotent: true });
+
+  getTrigger = (id: string) => this.api<InboundTrigger>("GET", `/goals/${this.id(id)}/trigger`);
+  enableTrigger = (id: string) => this.api<InboundTriggerWithSecret>("POST", `/goals/${this.id(id)}/trigger`);
+  disableTrigger = (id: string) => this.api<void>("DELETE", `/goals/${this.id(id)}/trigger`);
 
   listRuns = (query: Query = {}) => this.api<Page<Run>>("GET", "/runs", { query });
   getRun = (id: string) => this.api<Run>("GET", `/runs/${this.id(id)}`);

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TEST_API_TOKEN } from "../bindings";
 import { TERMINAL_ESCAPES } from "../fakes/pages";
@@ -383,6 +384,46 @@ describe("runs", () => {
     const broken = await cli("goal", "run", g.id, "--input", "{not json");
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('--input: starts with "{" but is not valid JSON');
+  });
+
+  it("goal trigger enable prints the URL and secret once; a signed delivery starts a run; rotate, show and disable", async () => {
+    const g = await newGoal();
+    expect(json(await cli("goal", "trigger", "show", g.id, "--json"))).toMatchObject({ enabled: false, url: null });
+    const on = json(await cli("goal", "trigger", "enable", g.id, "--json"));
+    expect(on.secret).toMatch(/^whsec_/);
+    expect(on.url).toMatch(new RegExp(`^${url}/hooks/hook_`));
+    const twice = await cli("goal", "trigger", "enable", g.id);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("already enabled; for a new secret:");
+    const rotated = ok(await cli("goal", "trigger", "rotate", g.id));
+    expect(rotated.stdout).toContain(on.url);
+    const secret = /secret\s+(whsec_\S+)/.exec(rotated.stdout)![1];
+    expect(secret).not.toBe(on.secret);
+
+    const body = JSON.stringify({ type: "form.submitted", data: { company: "Example Corp" } });
+    const signed = (s: string, id: string) => new Webhook(s).sign(id, new Date(), body);
+    const send = (s: string, id: string) =>
+      fetch(on.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": id,
+          "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+          "webhook-signature": signed(s, id),
+        },
+        body,
+      });
+    expect((await send(on.secret, "msg_cli_old")).status).toBe(401);
+    const accepted = await send(secret, "msg_cli_1");
+    expect(accepted.status).toBe(202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    expect(json(await cli("run", "show", runId, "--json"))).toMatchObject({ trigger: "webhook", input: JSON.parse(body) });
+    const shown = ok(await cli("goal", "trigger", "show", g.id));
+    expect(shown.stdout).toMatch(/enabled\s+yes/);
+    expect(shown.stdout).not.toMatch(/last fired\s+never/);
+    ok(await cli("goal", "trigger", "disable", g.id));
+    expect(json(await cli("goal", "trigger", "show", g.id, "--json")).enabled).toBe(false);
+    expect((await send(secret, "msg_cli_2")).status).toBe(401);
   });
 
   it("run cancel stops a run that is still going", async () => {

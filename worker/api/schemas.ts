@@ -199,7 +199,7 @@ export const ListFilesQuery = z.object({
   cursor: z.string().max(1000).optional(),
 });
 
-export const Trigger = z
+export const InboundTrigger = z
   .object({
     enabled: z.boolean(),
     url: z.string().nullable().describe("Where deliveries go (POST, signed; no bearer token); null while disabled"),
@@ -207,13 +207,13 @@ export const Trigger = z
     secretCreatedAt: Timestamp.nullable().describe("When the current secret was made (enable or rotate)"),
     lastFiredAt: Timestamp.nullable().describe("When a delivery last started (or tried to start) a run"),
   })
-  .meta({ id: "Trigger" });
-export type Trigger = z.infer<typeof Trigger>;
+  .meta({ id: "InboundTrigger" });
+export type InboundTrigger = z.infer<typeof InboundTrigger>;
 
-export const TriggerWithSecret = Trigger.extend({
+export const InboundTriggerWithSecret = InboundTrigger.extend({
   secret: z.string().describe("whsec_…: shown only in this answer. Standard Webhooks senders use it as is; for GitHub paste the whole string"),
-}).meta({ id: "TriggerWithSecret" });
-export type TriggerWithSecret = z.infer<typeof TriggerWithSecret>;
+}).meta({ id: "InboundTriggerWithSecret" });
+export type InboundTriggerWithSecret = z.infer<typeof InboundTriggerWithSecret>;
 
 export const DeliveryAccepted = z
   .object({

@@ -9,6 +9,7 @@ import { UsageError } from "../errors";
 import { hint } from "../invocation";
 import { ask, confirm } from "../prompt";
 import { fireTimes, goalDetail, goalTable, runTable } from "../views";
+import { registerTrigger } from "./trigger.cmd";
 import { watchRun } from "../watch";
 
 type GoalFlags = {
@@ -301,4 +302,6 @@ export function registerGoal(program: Command): void {
         ctx.p.line(ctx.p.c.dim(`watch it: ${hint(`run watch ${r.id}`)}`));
       });
     });
+
+  registerTrigger(goal);
 }

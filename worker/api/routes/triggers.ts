@@ -5,7 +5,7 @@ import type { TriggerRow } from "../../db/schema";
 import { disableTrigger, enableTrigger, getTrigger } from "../../db/triggers";
 import { errorResponses, IdParam } from "../common";
 import { jsonContent, newRouter } from "../router";
-import { Trigger, TriggerWithSecret } from "../schemas";
+import { InboundTrigger, InboundTriggerWithSecret } from "../schemas";
 import { goalOr404 } from "./goals";
 
 const tags = ["triggers"];
@@ -33,7 +33,7 @@ export const triggers = newRouter()
       tags,
       summary: "Enable the goal's inbound webhook trigger, or rotate its secret: answers with the URL and the secret, shown only here",
       request: { params: IdParam },
-      responses: { 201: jsonContent(TriggerWithSecret, "The trigger with its new secret"), ...errorResponses },
+      responses: { 201: jsonContent(InboundTriggerWithSecret, "The trigger with its new secret"), ...errorResponses },
     }),
     async (c) => {
       const goal = await goalOr404(c.var.db, c.req.valid("param").id);
@@ -49,7 +49,7 @@ export const triggers = newRouter()
       tags,
       summary: "Whether the goal's trigger is enabled, its URL and when it last fired (never the secret)",
       request: { params: IdParam },
-      responses: { 200: jsonContent(Trigger, "The trigger"), ...errorResponses },
+      responses: { 200: jsonContent(InboundTrigger, "The trigger"), ...errorResponses },
     }),
     async (c) => {
       const goal = await goalOr404(c.var.db, c.req.valid("param").id);
