@@ -104,6 +104,7 @@ export function runDetail(p: Printer, r: Run): void {
     ["duration", runDuration(r)],
     ["steps", `${r.stepsExecuted}/${r.stepBudget}`],
     ["tokens", r.tokens.total ? String(r.tokens.total) : null],
+    ["cost", r.tokens.total ? `${money(r.costUsd)}${r.model ? ` (${r.model})` : ""}` : null],
     ["end reason", r.endReason],
     ["error", r.error ? p.c.red(r.error) : null],
   ]);
@@ -145,8 +146,13 @@ export function stepBlock(p: Printer, s: Step): void {
   else if (s.observation) p.line(indent(s.observation.length > 2000 ? `${s.observation.slice(0, 2000)}…` : s.observation));
 }
 
+/** USD as people read it: cents above a dollar cent, four decimals below; null is an unknown price. */
+export const money = (usd: number | null | undefined) =>
+  usd === null || usd === undefined ? "unknown" : `$${usd >= 0.01 || usd === 0 ? usd.toFixed(2) : usd.toFixed(4)}`;
+
 export function runEnd(p: Printer, r: Run): void {
-  const stats = `${runDuration(r)} · ${r.stepsExecuted} step${r.stepsExecuted === 1 ? "" : "s"}${r.tokens.total ? ` · ${r.tokens.total} tokens` : ""}`;
+  const usage = r.tokens.total ? ` · ${r.tokens.total} tokens · ${money(r.costUsd)}` : "";
+  const stats = `${runDuration(r)} · ${r.stepsExecuted} step${r.stepsExecuted === 1 ? "" : "s"}${usage}`;
   if (r.status === "completed") p.line(`${p.c.green("✓")} ${p.c.bold("completed")} ${p.c.dim(stats)}`);
   else p.line(`${p.c.red("✗")} ${p.c.bold(r.status)}${r.error ? `: ${r.error}` : ""} ${p.c.dim(stats)}`);
   if (r.summary) {

@@ -23,7 +23,9 @@ const run = (id: string, status: Run["status"], extra: Partial<Run> = {}): Run =
   endedAt: status === "running" ? null : iso(4200),
   stepsExecuted: 2,
   stepBudget: 10,
-  tokens: { prompt: 100, completion: 50, total: 150 },
+  tokens: { prompt: 100, completion: 50, cached: 0, reasoning: 0, total: 150 },
+  costUsd: 0.00012,
+  model: "gpt-4.1-mini",
   summary: null,
   error: null,
   endReason: null,
@@ -41,7 +43,8 @@ const step = (runId: string, stepNo: number, toolName: string, toolInput: unknow
   toolInput,
   observation: `observed ${stepNo}`,
   durationMs: 1200,
-  tokens: { prompt: 10, completion: 5, total: 15 },
+  tokens: { prompt: 10, completion: 5, cached: 0, reasoning: 0, total: 15 },
+  costUsd: 0.000012,
   error: null,
   createdAt: iso(stepNo * 1000),
 });
@@ -131,7 +134,7 @@ describe("run watch", () => {
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe('✓  1 web_search query="top AI news this week" limit=5 1.2s');
     expect(lines[1]).toBe('✓  2 finish summary="Three stories" 1.2s');
-    expect(lines[2]).toMatch(/^✓ completed 4\.2s · 2 steps · 150 tokens$/);
+    expect(lines[2]).toMatch(/^✓ completed 4\.2s · 2 steps · 150 tokens · \$0\.0001$/);
     expect(r.stdout).toContain("## AI news\n- three stories");
     expect(hasEscapes(r.stdout + r.stderr)).toBe(false);
   });

@@ -29,6 +29,8 @@ export type FakeReply = {
   delayTimes?: number;
   /** Ollama: report this many prompt tokens (truncation tests). */
   promptEvalCount?: number;
+  /** OpenAI-compatible: report this usage (cost tests); default: prompt = request chars / 4, completion 20. */
+  usage?: { prompt: number; completion: number; cached?: number; reasoning?: number };
 };
 export type FakeScript = { turns: FakeReply[]; then?: FakeReply; closing?: FakeReply };
 
@@ -129,8 +131,14 @@ async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse
     return sendJson(res, fault.status, { error: { message: `scripted ${fault.status}`, type: "fake", code: String(fault.status) } }, headers);
   }
   const toolCalls = openAiToolCalls(reply, turn);
-  const promptTokens = Math.ceil(raw.length / 4);
-  const usage = { prompt_tokens: promptTokens, completion_tokens: 20, total_tokens: promptTokens + 20 };
+  const u = reply.usage ?? { prompt: Math.ceil(raw.length / 4), completion: 20 };
+  const usage = {
+    prompt_tokens: u.prompt,
+    completion_tokens: u.completion,
+    total_tokens: u.prompt + u.completion,
+    ...(u.cached !== undefined ? { prompt_tokens_details: { cached_tokens: u.cached } } : {}),
+    ...(u.reasoning !== undefined ? { completion_tokens_details: { reasoning_tokens: u.reasoning } } : {}),
+  };
   const finish = toolCalls.length ? "tool_calls" : "stop";
   const content = toolCalls.length ? (reply.text ?? null) : (reply.text ?? "Done.");
   if (!body.stream) {
@@ -189,8 +197,15 @@ async function ollama(req: IncomingMessage, raw: string, res: ServerResponse, pa
   done(key);
 }
 
+/** Prices as OpenRouter lists them: USD per token, as decimal strings. */
 const OPENROUTER_MODELS = [
-  { id: "openai/gpt-4.1-mini", supported_parameters: ["tools", "tool_choice", "temperature"] },
+  {
+    id: "openai/gpt-4.1-mini",
+    supported_parameters: ["tools", "tool_choice", "temperature"],
+    pricing: { prompt: "0.0000004", completion: "0.0000016", input_cache_read: "0.0000001" },
+  },
+  { id: "acme/pricey-model", supported_parameters: ["tools"], pricing: { prompt: "0.000003", completion: "0.000015" } },
+  { id: "acme/unpriced-model", supported_parameters: ["tools"] },
   { id: "acme/text-only-model", supported_parameters: ["temperature"] },
 ];
 

@@ -18,6 +18,7 @@ import type { Env } from "../lib/env";
 import { recentMemories } from "../db/memories";
 import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
 import { LlmError } from "../llm/errors";
+import { costNanos, type Price, priceOf } from "../llm/prices";
 import type { Completion, LlmProvider, Message } from "../llm/types";
 import { validateLlm } from "../llm/validate";
 import { Provenance } from "../tools/fetch-policy";
@@ -36,6 +37,11 @@ export type Checkpoint = {
   stepNo: number;
   promptTokens: number;
   completionTokens: number;
+  /** Absent in checkpoints from before usage was priced (read as 0). */
+  cachedTokens?: number;
+  reasoningTokens?: number;
+  /** Nano-USD so far; null when the model's price is unknown. */
+  costNanos?: number | null;
   startedAt: number;
   warnings: string[];
   /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
@@ -85,10 +91,25 @@ export const budgetOf = (goal: GoalRow): Budget => ({
   seconds: goal.params.timeBudgetSeconds ?? null,
 });
 
-/** What a turn's first step row records of the reply. */
-const usageOf = (r: Completion) => ({ promptTokens: r.usage.prompt, completionTokens: r.usage.completion, error: r.warning ?? null });
+/** What a turn's first step row records of the reply: its usage, its cost at `price`, and any warning. */
+const usageOf = (r: Completion, price: Price | null) => ({
+  promptTokens: r.usage.prompt,
+  completionTokens: r.usage.completion,
+  cachedTokens: r.usage.cached ?? 0,
+  reasoningTokens: r.usage.reasoning ?? 0,
+  costNanos: costNanos(price, r.usage),
+  error: r.warning ?? null,
+});
 
-const totalsOf = (cp: Checkpoint): Totals => ({ stepsExecuted: cp.stepNo, promptTokens: cp.promptTokens, completionTokens: cp.completionTokens });
+const totalsOf = (cp: Checkpoint, model: string): Totals => ({
+  stepsExecuted: cp.stepNo,
+  promptTokens: cp.promptTokens,
+  completionTokens: cp.completionTokens,
+  cachedTokens: cp.cachedTokens ?? 0,
+  reasoningTokens: cp.reasoningTokens ?? 0,
+  costNanos: cp.costNanos ?? null,
+  model,
+});
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -124,6 +145,8 @@ class Loop {
   readonly timing = new RunTiming();
   private cp!: Checkpoint;
   private deadline: number | null = null;
+  /** The model's price (llm/prices.ts), looked up once per start or resume; null: unknown. */
+  private price: Price | null = null;
 
   constructor(private readonly input: LoopInput) {
     this.budget = budgetOf(input.goal);
@@ -145,8 +168,9 @@ class Loop {
     const { input, budget } = this;
     const { db, goal, run } = input;
     if (input.resumeFrom) {
-      this.cp = input.resumeFrom;
-      if (this.cp.pending.length) await recordSteps(db, run.id, this.cp.pending, totalsOf(this.cp));
+      this.cp = { cachedTokens: 0, reasoningTokens: 0, costNanos: 0, ...input.resumeFrom };
+      await this.lookUpPrice();
+      if (this.cp.pending.length) await recordSteps(db, run.id, this.cp.pending, this.totals());
       // Rebuilt from the stored results (all recorded now), the same text the live run read them from.
       const linkTools = this.tools.filter((t) => t.links).map((t) => t.name);
       for (const s of await linkSourceSteps(db, run.id, linkTools)) this.learnLinks(s.toolName, s.observation);
@@ -163,6 +187,8 @@ class Loop {
       const memories = input.memories ?? (await recentMemories(db, goal.id, MEMORY_DIGEST));
       const messages = openingMessages(memories, goal, run, input.tools, budget, new Date(this.now()));
       this.cp = { v: 1, messages, stepNo: 0, promptTokens: 0, completionTokens: 0, startedAt: this.now(), warnings: [], pending: [] };
+      await this.lookUpPrice();
+      this.cp.costNanos = this.price ? 0 : null;
       this.timing.stashed(input.checkpoint(this.cp));
     }
     this.deadline = budget.seconds ? this.cp.startedAt + budget.seconds * 1000 : null;
@@ -203,7 +229,7 @@ class Loop {
     if ("status" in turn) return turn;
     const { cp, input, signal } = this;
     const { reply } = turn;
-    const usage = usageOf(reply);
+    const usage = usageOf(reply, this.price);
     const calls = reply.toolCalls.slice(0, turn.calls);
     const ctx = { env: input.env, db: input.db, goal: input.goal, runId: input.run.id, provenance: this.provenance };
     // The previous turn's steps are recorded before this turn's tools act (this throws StepsNotRecorded if not).
@@ -283,13 +309,12 @@ class Loop {
       if (!signal.aborted && deadline && this.now() >= deadline) return this.closeOut(`time budget (${budget.seconds} s)`);
       throw e;
     }
-    cp.promptTokens += reply.usage.prompt;
-    cp.completionTokens += reply.usage.completion;
+    this.account(reply);
     if (reply.warning && !cp.warnings.includes(reply.warning)) cp.warnings.push(reply.warning);
 
     if (!reply.toolCalls.length) {
       const answer = reply.text?.trim() || "(the model ended the run with an empty answer)";
-      await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply) })], [{ role: "assistant", content: answer }]);
+      await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }]);
       return this.end({ status: "completed", endReason: "answered", summary: answer, error: null });
     }
     const turn: Turn = { reply, calls: Math.min(reply.toolCalls.length, stepsLeft), results: [] };
@@ -312,10 +337,9 @@ class Loop {
         toolChoice: "none",
         signal: AbortSignal.any([this.signal, AbortSignal.timeout(CLOSING_GRACE_MS)]),
       });
-      cp.promptTokens += reply.usage.prompt;
-      cp.completionTokens += reply.usage.completion;
+      this.account(reply);
       const summary = reply.text?.trim() || `Stopped: the ${reason} is used up (the model wrote no report).`;
-      const row = this.stepRow(cp.stepNo + 1, { thought: summary, promptTokens: reply.usage.prompt, completionTokens: reply.usage.completion });
+      const row = this.stepRow(cp.stepNo + 1, { thought: summary, ...usageOf(reply, this.price), error: null });
       await this.commit([row], [ask, { role: "assistant", content: summary }]);
       return this.end({ status: "completed", endReason: "budget_exhausted", summary, error: null });
     } catch (e) {
@@ -338,7 +362,36 @@ class Loop {
     cp.turn = undefined;
     this.timing.stashed(this.input.checkpoint(cp));
     this.timing.turnStored();
-    await this.writer.write(rows, totalsOf(cp));
+    await this.writer.write(rows, this.totals());
+  }
+
+  private totals(): Totals {
+    return totalsOf(this.cp, this.input.llm.model);
+  }
+
+  /** The model's price; a lookup that fails (OpenRouter unreachable, MODEL_PRICES malformed) leaves it unknown, and says why on the run. */
+  private async lookUpPrice(): Promise<void> {
+    const { llm } = this.input;
+    let why: string;
+    try {
+      this.price = await priceOf(this.input.env, llm, this.now());
+      if (this.price) return;
+      why = `cost unknown: no price is known for ${llm.name} model ${llm.model} (add it to MODEL_PRICES)`;
+    } catch (e) {
+      why = `cost unknown: ${messageOf(e)}`;
+    }
+    if (!this.cp.warnings.includes(why)) this.cp.warnings.push(why);
+  }
+
+  /** Adds a reply's usage and cost to the run's totals. */
+  private account(reply: Completion): void {
+    const { cp } = this;
+    const u = usageOf(reply, this.price);
+    cp.promptTokens += u.promptTokens;
+    cp.completionTokens += u.completionTokens;
+    cp.cachedTokens = (cp.cachedTokens ?? 0) + u.cachedTokens;
+    cp.reasoningTokens = (cp.reasoningTokens ?? 0) + u.reasoningTokens;
+    cp.costNanos = cp.costNanos === null || cp.costNanos === undefined || u.costNanos === null ? null : cp.costNanos + u.costNanos;
   }
 
   private learnLinks(toolName: string, result: string): void {
@@ -357,6 +410,9 @@ class Loop {
       durationMs: 0,
       promptTokens: 0,
       completionTokens: 0,
+      cachedTokens: 0,
+      reasoningTokens: 0,
+      costNanos: null,
       error: null,
       createdAt: this.now(),
       ...r,
@@ -364,7 +420,7 @@ class Loop {
   }
 
   private end(e: Ending): LoopResult {
-    return { ...e, error: e.error ?? (this.cp.warnings.length ? this.cp.warnings.join("; ") : null), totals: totalsOf(this.cp) };
+    return { ...e, error: e.error ?? (this.cp.warnings.length ? this.cp.warnings.join("; ") : null), totals: this.totals() };
   }
 
   private cancelled(): LoopResult {

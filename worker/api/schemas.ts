@@ -72,7 +72,14 @@ export const RunInput = z
 export const RunGoalRequest = z.object({ input: RunInput.optional() }).strict().meta({ id: "RunGoalRequest" });
 export type RunGoalRequest = z.infer<typeof RunGoalRequest>;
 
-export const Tokens = z.object({ prompt: z.int(), completion: z.int(), total: z.int() });
+export const Tokens = z.object({
+  prompt: z.int(),
+  completion: z.int(),
+  cached: z.int().describe("Of the prompt tokens, those the provider served from its cache (where it reports them)"),
+  reasoning: z.int().describe("Of the completion tokens, those spent on reasoning (where the provider reports them)"),
+  total: z.int().describe("prompt + completion"),
+});
+const CostUsd = z.number().nullable();
 
 export const Run = z
   .object({
@@ -86,6 +93,8 @@ export const Run = z
     stepsExecuted: z.int(),
     stepBudget: z.int(),
     tokens: Tokens,
+    costUsd: CostUsd.describe("What the run's model calls cost in USD; null when the model's price is unknown (the run's error says so)"),
+    model: z.string().nullable().describe("The model the run called"),
     summary: z.string().nullable(),
     error: z.string().nullable(),
     endReason: z.string().nullable().describe(END_REASONS.join(" | ")),
@@ -115,6 +124,7 @@ export const Step = z
     observation: z.string().nullable(),
     durationMs: z.int(),
     tokens: Tokens,
+    costUsd: CostUsd.describe("The cost of the model call that produced this step in USD; null when it called no model or the price is unknown"),
     error: z.string().nullable(),
     createdAt: Timestamp,
   })

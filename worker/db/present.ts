@@ -8,6 +8,17 @@ import type { GoalRow, OutputRow, RunRow, StepRow } from "./schema";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+/** Nano-USD (how costs are stored: integers add up exactly) as USD; null stays null (price unknown). */
+export const usd = (nanos: number | null) => (nanos === null ? null : nanos / 1e9);
+
+type Usage = Pick<StepRow, "promptTokens" | "completionTokens" | "cachedTokens" | "reasoningTokens">;
+const tokensOf = (u: Usage) => ({
+  prompt: u.promptTokens,
+  completion: u.completionTokens,
+  cached: u.cachedTokens,
+  reasoning: u.reasoningTokens,
+  total: u.promptTokens + u.completionTokens,
+});
 
 /**
  * The next `count` fire times, starting at the stored next_run_at (what is stored is what the user is told).
@@ -48,7 +59,9 @@ export function presentRun(r: Omit<RunRow, "input"> & { input?: unknown }, withI
     endedAt: isoOrNull(r.endedAt),
     stepsExecuted: r.stepsExecuted,
     stepBudget: r.stepBudget,
-    tokens: { prompt: r.promptTokens, completion: r.completionTokens, total: r.promptTokens + r.completionTokens },
+    tokens: tokensOf(r),
+    costUsd: usd(r.costNanos),
+    model: r.model,
     summary: r.summary,
     error: r.error,
     endReason: r.endReason,
@@ -69,7 +82,8 @@ export function presentStep(s: StepRow) {
     toolInput: s.toolInput ?? null,
     observation: s.observation,
     durationMs: s.durationMs,
-    tokens: { prompt: s.promptTokens, completion: s.completionTokens, total: s.promptTokens + s.completionTokens },
+    tokens: tokensOf(s),
+    costUsd: usd(s.costNanos),
     error: s.error,
     createdAt: iso(s.createdAt),
   };

@@ -8,7 +8,17 @@ import { newId } from "../lib/ids";
 import type { Db } from "./client";
 import { type GoalRow, goals, type MemoryRow, memories, outputs, type RunRow, runs } from "./schema";
 
-export type Totals = { stepsExecuted: number; promptTokens: number; completionTokens: number };
+/** A run's running totals, written with each turn's steps; the usage fields are left as they are when absent. */
+export type Totals = {
+  stepsExecuted: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
+  /** Nano-USD; null when the model's price is unknown. */
+  costNanos?: number | null;
+  model?: string;
+};
 export type Ending = { status: EndedRunStatus; endReason: string; summary: string | null; error: string | null };
 
 export type RunStart = {

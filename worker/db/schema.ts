@@ -59,6 +59,17 @@ export const runs = sqliteTable(
     stepBudget: integer("step_budget").notNull(),
     promptTokens: integer("prompt_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
+    /** Of the prompt tokens, those the provider served from its cache (billed cheaper where it says so). */
+    cachedTokens: integer("cached_tokens").notNull().default(0),
+    /** Of the completion tokens, those spent on reasoning (already counted in completion_tokens). */
+    reasoningTokens: integer("reasoning_tokens").notNull().default(0),
+    /**
+     * What the run's model calls cost, in nano-USD (1e-9 $: integers add up exactly, floats do not);
+     * NULL when the model has no known price (llm/prices.ts). The API shows it as `costUsd`.
+     */
+    costNanos: integer("cost_nanos").default(0),
+    /** The model the run called (what `GET /usage?groupBy=model` groups by). */
+    model: text("model"),
     summary: text("summary"),
     error: text("error"),
     endReason: text("end_reason"),
@@ -88,6 +99,8 @@ export const runs = sqliteTable(
     uniqueIndex("runs_goal_delivery").on(t.goalId, t.deliveryId),
     index("runs_goal_id").on(t.goalId, t.id),
     index("runs_status_id").on(t.status, t.id),
+    // GET /usage reads runs by start time.
+    index("runs_started_at").on(t.startedAt),
   ],
 );
 
@@ -105,6 +118,10 @@ export const steps = sqliteTable(
     durationMs: integer("duration_ms").notNull().default(0),
     promptTokens: integer("prompt_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
+    cachedTokens: integer("cached_tokens").notNull().default(0),
+    reasoningTokens: integer("reasoning_tokens").notNull().default(0),
+    /** The cost of the model call that produced this step, nano-USD; NULL when the step called no model or its price is unknown. */
+    costNanos: integer("cost_nanos"),
     error: text("error"),
     createdAt: integer("created_at").notNull().default(now),
   },
@@ -188,9 +205,30 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created_at").on(t.createdAt)],
 );
 
+/**
+ * Spending per calendar month (db/spend.ts): one row per goal and month in the goal's time zone, and
+ * one with scope '*' per UTC month for the whole instance. Each turn's step write adds the run's
+ * increase in cost and tokens in the same batch (one transaction), so budgets read one row, and every
+ * run sees what the others spent as of its last write. `notifiedAt`: the goal's usage.budget_reached
+ * event of that month was claimed (sent once).
+ */
+export const usageMonths = sqliteTable(
+  "usage_months",
+  {
+    scope: text("scope").notNull(),
+    /** "YYYY-MM". */
+    month: text("month").notNull(),
+    costNanos: integer("cost_nanos").notNull().default(0),
+    tokens: integer("tokens").notNull().default(0),
+    notifiedAt: integer("notified_at"),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.month] })],
+);
+
 export type GoalRow = typeof goals.$inferSelect;
 export type RunRow = typeof runs.$inferSelect;
 export type StepRow = typeof steps.$inferSelect;
 export type OutputRow = typeof outputs.$inferSelect;
 export type MemoryRow = typeof memories.$inferSelect;
 export type TriggerRow = typeof goalTriggers.$inferSelect;
+export type UsageMonthRow = typeof usageMonths.$inferSelect;

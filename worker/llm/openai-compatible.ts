@@ -5,7 +5,7 @@ import type { Env } from "../lib/env";
 import { classify, REQUEST_TIMEOUT_MS, withRetry } from "./retry";
 import { PROVIDER_ENV } from "../domain/vocabulary";
 import { LlmError } from "./errors";
-import type { CompleteRequest, Completion, LlmProvider, Message, ProviderName } from "./types";
+import type { CompleteRequest, Completion, ListedModel, LlmProvider, Message, ProviderName } from "./types";
 import { sampleToolCall } from "./sample";
 
 const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
@@ -73,7 +73,12 @@ export class OpenAICompatibleProvider implements LlmProvider {
           return {
             text: msg.content ?? null,
             toolCalls,
-            usage: { prompt: res.usage?.prompt_tokens ?? 0, completion: res.usage?.completion_tokens ?? 0 },
+            usage: {
+              prompt: res.usage?.prompt_tokens ?? 0,
+              completion: res.usage?.completion_tokens ?? 0,
+              cached: res.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+              reasoning: res.usage?.completion_tokens_details?.reasoning_tokens ?? 0,
+            },
           };
         } catch (e) {
           throw classify(e, this.name, this.model);
@@ -89,8 +94,7 @@ export class OpenAICompatibleProvider implements LlmProvider {
       return sampleToolCall(this, signal);
     }
     try {
-      const res = await this.client.get<{ data?: { id: string; supported_parameters?: string[] }[] }>("/models", { signal });
-      const entry = res.data?.find((m) => m.id === this.model);
+      const entry = (await this.listModels(signal)).find((m) => m.id === this.model);
       if (!entry) return { ok: false, reason: `openrouter has no model "${this.model}": set OPENROUTER_MODEL to an id from ${this.baseURL}/models` };
       if (!entry.supported_parameters?.includes("tools"))
         return { ok: false, reason: `openrouter model ${this.model} does not support tool calling: pick a model whose supported_parameters include "tools"` };
@@ -98,5 +102,10 @@ export class OpenAICompatibleProvider implements LlmProvider {
     } catch (e) {
       return { ok: false, reason: classify(e, this.name, this.model).message };
     }
+  }
+
+  /** OpenRouter's catalogue: each model's supported parameters and prices. */
+  async listModels(signal?: AbortSignal): Promise<ListedModel[]> {
+    return (await this.client.get<{ data?: ListedModel[] }>("/models", { signal })).data ?? [];
   }
 }

@@ -16,7 +16,18 @@ export type Message =
   | { role: "assistant"; content: string | null; toolCalls?: ToolCall[] }
   | { role: "tool"; toolCallId: string; name: string; content: string; stepNo?: number };
 
-export type Usage = { prompt: number; completion: number };
+/**
+ * Tokens of one call as the provider reports them. `cached`: of the prompt, served from the provider's
+ * cache; `reasoning`: of the completion, spent thinking (both only where the provider says).
+ */
+export type Usage = { prompt: number; completion: number; cached?: number; reasoning?: number };
+
+/** A model as a provider's catalogue lists it (OpenRouter's `GET /models`): prices are USD per token, as strings. */
+export type ListedModel = {
+  id: string;
+  supported_parameters?: string[];
+  pricing?: { prompt?: string; completion?: string; input_cache_read?: string };
+};
 
 export type Completion = {
   text: string | null;
@@ -38,6 +49,8 @@ export interface LlmProvider {
   complete(req: CompleteRequest): Promise<Completion>;
   /** Can this provider+model do tool calling? (see validate.ts for the cache) */
   checkToolCalling(signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }>;
+  /** The provider's model catalogue, where it has one with prices (OpenRouter). */
+  listModels?(signal?: AbortSignal): Promise<ListedModel[]>;
 }
 
 /** Estimated tokens of a request: chars / 4, the same rule the context bound uses. */

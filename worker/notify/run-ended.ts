@@ -7,7 +7,7 @@
  * - one caller at a time holds the run's notification claim (others return at once), and the delivery is
  *   recorded in the same transaction that settles it, so exactly once (see db/notifications.ts).
  */
-import { presentOutput, presentRun } from "../db/present";
+import { presentOutput, presentRun, usd } from "../db/present";
 import type { Env } from "../lib/env";
 import { dbFor } from "../db/client";
 import { getGoal } from "../db/goals";
@@ -30,6 +30,7 @@ export async function runEndedEvent(env: Env, goal: GoalRow, run: RunRow): Promi
       goal: { id: goal.id, objective: goal.objective },
       run: presentRun(run),
       status: run.status,
+      costUsd: usd(run.costNanos),
       summary: run.summary,
       error: run.error,
       outputs: outputs.map(presentOutput),

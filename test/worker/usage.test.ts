@@ -1,0 +1,125 @@
+/** Usage and money: cost per step and run from real prices (built-in table, OpenRouter's /models, MODEL_PRICES), unknown prices. */
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { runLoop } from "../../worker/agent/run-loop";
+import { dbFor } from "../../worker/db/client";
+import { getGoal } from "../../worker/db/goals";
+import { insertRun } from "../../worker/db/runs";
+import { costNanos, priceOf } from "../../worker/llm/prices";
+import { providerFor } from "../../worker/llm/provider";
+import { finishTool } from "../../worker/tools/finish.tool";
+import type { FakeScript } from "../fakes/llm";
+import { script, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { api, createGoal } from "./api";
+
+const db = dbFor(env.DB);
+const hook = (key: string) => `${env.TEST_WEBHOOK_RECEIVER_URL}/hooks/${key}`;
+
+/** Starts `s` on a new goal through POST /goals/:id/run and waits for the run's end. */
+async function runScripted(s: FakeScript, goal: Record<string, unknown> = {}) {
+  const { key, marker } = await script(s, "usage");
+  const created = await createGoal({ ...goal, objective: `Usage test ${marker}` });
+  const res = await api.post(`/goals/${created.id}/run`);
+  expect(res.status).toBe(202);
+  return { key, goal: created, run: await waitForRunEnd(res.body.id) };
+}
+
+/** Runs the loop directly (no Durable Object) with `envOver` over the test bindings. */
+async function loopWith(s: FakeScript, params: Record<string, unknown>, envOver: Record<string, string>) {
+  const { marker } = await script(s, "usage-loop");
+  const created = await createGoal({ objective: `Usage loop ${marker}`, params });
+  const goal = (await getGoal(db, created.id))!;
+  const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+  const e = { ...env, ...envOver };
+  const result = await runLoop({
+    env: e,
+    db,
+    goal,
+    run,
+    llm: providerFor(e, goal),
+    tools: [finishTool()],
+    signal: new AbortController().signal,
+    checkpoint: () => {},
+  });
+  return { result, runId: run.id };
+}
+
+// Two turns with usage the fake reports: a finish call, reached after one tool call.
+const twoTurns = (): FakeScript => ({
+  turns: [
+    { toolCalls: [{ name: "read_more", arguments: { step: 1 } }], usage: { prompt: 1000, completion: 200, cached: 400, reasoning: 50 } },
+    { toolCalls: [{ name: "finish", arguments: { summary: "done" } }], usage: { prompt: 2000, completion: 100 } },
+  ],
+});
+
+describe("cost per step and run", () => {
+  it("prices every model call from the built-in OpenAI table: exact per step, per run, and in the completion webhook", async () => {
+    const { run } = await runScripted(twoTurns(), { webhookUrl: hook("usage-cost") });
+    expect(run.status).toBe("completed");
+    // gpt-4.1-mini: $0.40 prompt, $0.10 cached prompt, $1.60 completion per million tokens.
+    // Turn 1: 600 × 0.4 + 400 × 0.1 + 200 × 1.6 = 600 µ$; turn 2: 2000 × 0.4 + 100 × 1.6 = 960 µ$.
+    const steps = await stepsOf(run.id);
+    expect(steps.map((s) => s.costUsd)).toEqual([0.0006, 0.00096]);
+    expect(steps[0].tokens).toEqual({ prompt: 1000, completion: 200, cached: 400, reasoning: 50, total: 1200 });
+    expect(run).toMatchObject({ costUsd: 0.00156, model: "gpt-4.1-mini", error: null });
+    expect(run.tokens).toEqual({ prompt: 3000, completion: 300, cached: 400, reasoning: 50, total: 3300 });
+    const attempts = await vi.waitFor(async () => {
+      const a = (await (await fetch(hook("usage-cost"))).json()) as { attempts: { verified: boolean; body: any }[] };
+      if (!a.attempts.length) throw new Error("no webhook yet");
+      return a.attempts;
+    });
+    expect(attempts[0].verified).toBe(true);
+    expect(attempts[0].body.data).toMatchObject({ costUsd: 0.00156, run: { costUsd: 0.00156 } });
+  });
+
+  it("takes OpenRouter's prices from its GET /models", async () => {
+    const { run } = await runScripted(
+      { turns: [{ text: "The answer.", usage: { prompt: 1000, completion: 100 } }] },
+      { params: { provider: "openrouter", model: "acme/pricey-model" } },
+    );
+    // $3 / $15 per million: 1000 × 3 + 100 × 15 = 4500 µ$.
+    expect(run).toMatchObject({ status: "completed", costUsd: 0.0045, model: "acme/pricey-model" });
+    expect((await stepsOf(run.id))[0].costUsd).toBe(0.0045);
+  });
+
+  it("has costUsd null for a model without a known price, and says so on the run", async () => {
+    const { run } = await runScripted(
+      { turns: [{ text: "The answer.", usage: { prompt: 1000, completion: 100 } }] },
+      { params: { provider: "openrouter", model: "acme/unpriced-model" } },
+    );
+    expect(run).toMatchObject({ status: "completed", costUsd: null });
+    expect(run.error).toMatch(/cost unknown: no price is known for openrouter model acme\/unpriced-model \(add it to MODEL_PRICES\)/);
+    expect((await stepsOf(run.id))[0].costUsd).toBeNull();
+  });
+
+  it("lets MODEL_PRICES override and extend the table; a malformed MODEL_PRICES leaves the cost unknown with the reason", async () => {
+    const reply: FakeScript = { turns: [{ text: "ok", usage: { prompt: 1_000_000, completion: 500_000 } }] };
+    const over = await loopWith(reply, {}, { MODEL_PRICES: JSON.stringify({ "gpt-4.1-mini": { prompt: 1, completion: 3 } }) });
+    expect(over.result.totals.costNanos).toBe(2_500_000_000);
+    expect((await api.get(`/runs/${over.runId}/steps`)).body.items[0].costUsd).toBe(2.5);
+    const extended = await loopWith(
+      reply,
+      { model: "my-finetune" },
+      { MODEL_PRICES: JSON.stringify({ "my-finetune": { prompt: 0.5, completion: 1, cached: 0.1 } }) },
+    );
+    expect(extended.result.totals.costNanos).toBe(1_000_000_000);
+    const bad = await loopWith(reply, {}, { MODEL_PRICES: "{not json" });
+    expect(bad.result.totals.costNanos).toBeNull();
+    expect(bad.result.error).toMatch(/cost unknown: MODEL_PRICES is not valid JSON/);
+  });
+
+  it("computes prices per provider: dated OpenAI snapshots, Ollama at 0, unknown as null, never a guess", async () => {
+    const at = (name: "openai" | "openrouter" | "ollama", model: string, e: Record<string, string> = {}) =>
+      priceOf({ ...env, ...e }, { ...providerFor(env, null, { provider: name, model }), name, model });
+    expect(await at("openai", "gpt-4.1-2025-04-14")).toEqual({ prompt: 2, completion: 8, cached: 0.5 });
+    expect(await at("openai", "gpt-99")).toBeNull();
+    expect(await at("ollama", "qwen3:8b")).toEqual({ prompt: 0, completion: 0 });
+    expect(await at("openrouter", "openai/gpt-4.1-mini")).toEqual({ prompt: 0.4, completion: 1.6, cached: 0.1 });
+    expect(await at("openrouter", "nobody/missing")).toBeNull();
+    await expect(at("openai", "x", { MODEL_PRICES: '{"x": {"prompt": -1, "completion": 1}}' })).rejects.toThrow(/MODEL_PRICES\["x"\]/);
+    // Cached tokens at the cached price; without one, at the prompt price.
+    expect(costNanos({ prompt: 2, completion: 8, cached: 0.5 }, { prompt: 100, completion: 10, cached: 40 })).toBe(60 * 2000 + 40 * 500 + 10 * 8000);
+    expect(costNanos({ prompt: 2, completion: 8 }, { prompt: 100, completion: 10, cached: 40 })).toBe(100 * 2000 + 10 * 8000);
+    expect(costNanos(null, { prompt: 1, completion: 1 })).toBeNull();
+  });
+});
