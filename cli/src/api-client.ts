@@ -20,6 +20,7 @@ import type {
   InboundTrigger,
   InboundTriggerWithSecret,
   UpdateGoal,
+  Usage,
 } from "../../worker/api/schemas";
 import { ApiError, NetworkError, UsageError } from "./errors";
 import { hint } from "./invocation";
@@ -142,6 +143,7 @@ export class ApiClient {
     return { bytes: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get("content-type") };
   }
 
+  usage = (query: Query) => this.api<Usage>("GET", "/usage", { query });
   listTools = () => this.api<{ items: ToolInfo[] }>("GET", "/tools");
   validateLlm = () => this.api<LlmValidation>("POST", "/llm/validate");
 }

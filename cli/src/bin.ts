@@ -11,6 +11,7 @@ import { registerInit } from "./commands/init.cmd";
 import { registerRun } from "./commands/run.cmd";
 import { registerServer } from "./commands/server.cmd";
 import { registerTools } from "./commands/tools.cmd";
+import { registerUsage } from "./commands/usage.cmd";
 import { ApiError, EXIT, exitCodeOf, NetworkError, SilentExit, UsageError } from "./errors";
 import { typed } from "./invocation";
 import { Printer } from "./output";
@@ -49,6 +50,7 @@ registerGoal(program);
 registerRun(program);
 registerFiles(program);
 registerTools(program);
+registerUsage(program);
 registerServer(program);
 registerCompletion(program);
 

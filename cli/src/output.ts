@@ -32,6 +32,11 @@ export class Printer {
     return !this.json && !!process.stdin.isTTY && !!this.out.isTTY;
   }
 
+  /** People at a terminal on stdout (not --json): bars and sparklines are worth drawing. */
+  get tty(): boolean {
+    return !this.json && !!this.out.isTTY;
+  }
+
   get width(): number {
     // A pty without a size (script, some CI) reports 0 columns.
     return this.out.isTTY ? this.out.columns || 100 : 120;

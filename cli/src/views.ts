@@ -150,6 +150,12 @@ export function stepBlock(p: Printer, s: Step): void {
 export const money = (usd: number | null | undefined) =>
   usd === null || usd === undefined ? "unknown" : `$${usd >= 0.01 || usd === 0 ? usd.toFixed(2) : usd.toFixed(4)}`;
 
+/** A horizontal bar of `fraction` (0–1) of `width` cells, in eighths of a cell. */
+export function bar(fraction: number, width: number): string {
+  const eighths = Math.round(Math.min(1, Math.max(0, fraction)) * width * 8);
+  return "█".repeat(Math.floor(eighths / 8)) + (eighths % 8 ? " ▏▎▍▌▋▊▉"[eighths % 8] : "");
+}
+
 export function runEnd(p: Printer, r: Run): void {
   const usage = r.tokens.total ? ` · ${r.tokens.total} tokens · ${money(r.costUsd)}` : "";
   const stats = `${runDuration(r)} · ${r.stepsExecuted} step${r.stepsExecuted === 1 ? "" : "s"}${usage}`;

@@ -357,6 +357,22 @@ describe("runs", () => {
     expect(events.map((e) => e.event)).toEqual(["run.started", "step", "step", "run.completed"]);
   });
 
+  it("usage shows a goal's runs, tokens and cost as a table and as JSON; a bad --since is a usage error", async () => {
+    await scriptLlm("cli-usage", { turns: [{ text: "All done.", usage: { prompt: 10_000, completion: 1_000 } }] });
+    const g = json(await cli("goal", "create", "--objective", "Count the cost [script:cli-usage]", "--json"));
+    ok(await runCli(["goal", "run", g.id, "--watch"], { home, env, timeoutMs: 50_000 }));
+    // gpt-4.1-mini: 10,000 × $0.40 + 1,000 × $1.60 per million = $0.0056.
+    const u = json(await cli("usage", "--goal", g.id, "--by", "goal", "--since", "1d", "--json"));
+    expect(u.items).toEqual([{ key: g.id, runs: 1, promptTokens: 10_000, completionTokens: 1_000, costUsd: 0.0056, unpricedRuns: 0 }]);
+    const table = ok(await cli("usage", "--goal", g.id)).stdout.split("\n");
+    expect(table[0]).toMatch(/^DAY\s+RUNS\s+PROMPT\s+COMPLETION\s+COST$/);
+    expect(table[1]).toMatch(/^\d{4}-\d{2}-\d{2}\s+1\s+10000\s+1000\s+\$0\.0056$/);
+    expect(table[2]).toMatch(/^total\s+1\s+10000\s+1000\s+\$0\.0056$/);
+    const bad = await cli("usage", "--since", "yesterday");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since.*expected a duration such as 30d/);
+  });
+
   it("goal run starts a run; run list and run show find it", async () => {
     const g = await newGoal();
     const run = json(await cli("goal", "run", g.id, "--json"));

@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { duration, Printer, relativeTime } from "../../cli/src/output";
 import { gate, visible } from "../../cli/src/terminal-safe";
-import { inputSummary } from "../../cli/src/views";
+import { sinceToFrom } from "../../cli/src/commands/usage.cmd";
+import { bar, inputSummary, money } from "../../cli/src/views";
 
 function stream(isTTY: boolean, columns = 60) {
   const chunks: string[] = [];
@@ -114,5 +115,19 @@ describe("terminal safety", () => {
       expect(hasControls(out.text())).toBe(false);
       expect(JSON.parse(out.text())).toEqual(value);
     }
+  });
+});
+
+describe("usage rendering", () => {
+  it("draws bars in eighths of a cell, prints money people read, and turns --since into a start", () => {
+    expect(bar(1, 4)).toBe("████");
+    expect(bar(0.5, 3)).toBe("█▌");
+    expect(bar(0, 4)).toBe("");
+    expect([money(1.234), money(0.00156), money(0), money(null)]).toEqual(["$1.23", "$0.0016", "$0.00", "unknown"]);
+    const now = Date.parse("2026-12-03T10:00:00Z");
+    expect(sinceToFrom("30d", now)).toBe("2026-11-03T10:00:00.000Z");
+    expect(sinceToFrom("12h", now)).toBe("2026-12-02T22:00:00.000Z");
+    expect(sinceToFrom("2026-12-01")).toBe("2026-12-01");
+    expect(() => sinceToFrom("soon")).toThrow(/expected a duration/);
   });
 });

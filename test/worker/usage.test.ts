@@ -123,3 +123,68 @@ describe("cost per step and run", () => {
     expect(costNanos(null, { prompt: 1, completion: 1 })).toBeNull();
   });
 });
+
+describe("GET /usage", () => {
+  /** A goal with runs started at `times` (ISO), each with the given tokens and nano-USD cost (null: unpriced). */
+  async function goalWithRuns(runsAt: [string, number, number | null, string?][]) {
+    const goal = await createGoal({ objective: "usage rows" });
+    for (const [at, tokens, nanos, model] of runsAt) {
+      const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 5, status: "completed" });
+      await env.DB.prepare("UPDATE runs SET started_at = ?, prompt_tokens = ?, completion_tokens = ?, cost_nanos = ?, model = ? WHERE id = ?")
+        .bind(Date.parse(at), tokens, tokens / 10, nanos, model ?? "gpt-4.1-mini", run.id)
+        .run();
+    }
+    return goal.id as string;
+  }
+  const usage = (q: string) => api.get(`/usage?${q}`);
+
+  it("sums a real run's tokens and cost exactly", async () => {
+    const { goal, run } = await runScripted(twoTurns());
+    const res = await usage(`goalId=${goal.id}&groupBy=goal`);
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([{ key: goal.id, runs: 1, promptTokens: 3000, completionTokens: 300, costUsd: 0.00156, unpricedRuns: 0 }]);
+    expect(res.body.totals).toEqual({ runs: 1, promptTokens: 3000, completionTokens: 300, costUsd: 0.00156, unpricedRuns: 0 });
+    expect(run.costUsd).toBe(0.00156);
+  });
+
+  it("groups by day in UTC or in tz (half-hour zones too), by goal and by model, within [from, to)", async () => {
+    const id = await goalWithRuns([
+      ["2026-03-01T03:00:00Z", 1000, 1_000_000],
+      ["2026-03-01T06:00:00Z", 2000, 2_500_000, "acme/pricey-model"],
+      ["2026-03-01T18:45:00Z", 500, null, "acme/unpriced-model"],
+      ["2026-03-05T00:00:00Z", 9999, 9_999],
+    ]);
+    const span = `goalId=${id}&from=2026-03-01&to=2026-03-05`;
+    const utc = await usage(`${span}&groupBy=day`);
+    expect(utc.body.items).toEqual([{ key: "2026-03-01", runs: 3, promptTokens: 3500, completionTokens: 350, costUsd: 0.0035, unpricedRuns: 1 }]);
+    expect((await usage(`${span}&groupBy=day&tz=America/New_York`)).body.items.map((r: any) => [r.key, r.runs, r.costUsd])).toEqual([
+      ["2026-02-28", 1, 0.001],
+      ["2026-03-01", 2, 0.0025],
+    ]);
+    expect((await usage(`${span}&groupBy=day&tz=Asia/Kolkata`)).body.items.map((r: any) => [r.key, r.runs])).toEqual([
+      ["2026-03-01", 2],
+      ["2026-03-02", 1],
+    ]);
+    expect((await usage(`${span}&groupBy=model`)).body.items.map((r: any) => [r.key, r.runs, r.costUsd])).toEqual([
+      ["acme/pricey-model", 1, 0.0025],
+      ["gpt-4.1-mini", 1, 0.001],
+      ["acme/unpriced-model", 1, 0],
+    ]);
+    const byGoal = await usage(`from=2026-03-01T00:00:00Z&to=2026-03-06T00:00:00Z&groupBy=goal`);
+    expect(byGoal.body.items.find((r: any) => r.key === id)).toMatchObject({ runs: 4, promptTokens: 13499 });
+  });
+
+  it("refuses a bad query with a 400 naming the field", async () => {
+    for (const [q, field] of [
+      ["groupBy=week", "groupBy"],
+      ["from=yesterday", "from"],
+      ["tz=Mars/Olympus", "tz"],
+      ["from=2026-03-02&to=2026-03-01", "from"],
+      ["from=2024-01-01&to=2026-01-01", "from"],
+    ]) {
+      const res = await usage(q);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.message, q).toMatch(new RegExp(`^${field}: `));
+    }
+  });
+});

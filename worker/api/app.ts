@@ -19,6 +19,7 @@ import { runLive } from "./routes/run-live";
 import { llm } from "./routes/llm";
 import { tools } from "./routes/tools";
 import { triggers } from "./routes/triggers";
+import { usage } from "./routes/usage";
 import { newRouter } from "./router";
 
 export const API_PREFIX = "/api/v1";
@@ -34,6 +35,7 @@ api.route("/llm", llm);
 api.route("/goals", files);
 api.route("/goals", triggers);
 api.route("/tools", tools);
+api.route("/usage", usage);
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {
   openapi: "3.1.0",

@@ -4,8 +4,18 @@
  * types. Plain `zod` and domain/ only (no Worker imports) so the CLI can bundle this file.
  */
 import { z } from "zod";
-import { GoalParams, Schedule, Timestamp } from "../domain/schemas";
-import { END_REASONS, GOAL_STATUSES, OUTPUT_KINDS, PROVIDERS, RUN_INPUT_MAX_BYTES, RUN_STATUSES, TOOL_STATES, TRIGGERS } from "../domain/vocabulary";
+import { GoalParams, Schedule, TimeZone, Timestamp } from "../domain/schemas";
+import {
+  END_REASONS,
+  GOAL_STATUSES,
+  OUTPUT_KINDS,
+  PROVIDERS,
+  RUN_INPUT_MAX_BYTES,
+  RUN_STATUSES,
+  TOOL_STATES,
+  TRIGGERS,
+  USAGE_GROUPS,
+} from "../domain/vocabulary";
 
 /**
  * Stored as its WHATWG serialisation (`new URL(x).href`), the URL a notification is really sent to.
@@ -244,3 +254,23 @@ export const LlmValidation = z
   .object({ provider: z.string(), model: z.string(), ok: z.boolean(), reason: z.string().optional() })
   .meta({ id: "LlmValidation" });
 export type LlmValidation = z.infer<typeof LlmValidation>;
+
+const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: "expected an ISO 8601 date or date-time" });
+export const UsageQuery = z.object({
+  from: Instant.optional().describe("Runs started at or after this (a date is 00:00 UTC; default: 30 days before `to`)"),
+  to: Instant.optional().describe("Runs started before this (default: now)"),
+  goalId: z.string().max(100).optional(),
+  groupBy: z.enum(USAGE_GROUPS).default("day"),
+  tz: TimeZone.optional().describe("Days in this zone (default UTC)"),
+});
+const UsageSums = z.object({
+  runs: z.int(),
+  promptTokens: z.int(),
+  completionTokens: z.int(),
+  costUsd: z.number(),
+  unpricedRuns: z.int().describe("Runs whose model has no known price: their cost is not in costUsd"),
+});
+export const Usage = z
+  .object({ from: Timestamp, to: Timestamp, groupBy: z.enum(USAGE_GROUPS), items: z.array(UsageSums.extend({ key: z.string() })), totals: UsageSums })
+  .meta({ id: "Usage" });
+export type Usage = z.infer<typeof Usage>;

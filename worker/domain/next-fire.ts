@@ -128,3 +128,10 @@ export function formatLocal(date: Date, timezone: string): string {
   const p = (type: string) => parts.find((x) => x.type === type)?.value ?? "";
   return `${p("weekday")} ${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${p("timeZoneName")}`;
 }
+
+/** "2026-12-03": the calendar day of `ms` in `timezone` (the formatter's en-CA parts are zero-padded). */
+export function localDay(ms: number, timezone: string): string {
+  const parts = formatterFor(timezone).formatToParts(new Date(ms));
+  const p = (type: string) => parts.find((x) => x.type === type)?.value ?? "";
+  return `${p("year")}-${p("month")}-${p("day")}`;
+}

@@ -57,6 +57,9 @@ export const overlapOf = (params: { overlap?: Overlap }): Overlap => params.over
 /** Which URLs fetch_page may open (see tools/fetch-policy.ts). */
 export const FETCH_POLICIES = ["provenance", "any"] as const;
 
+/** How GET /usage groups runs: per calendar day (UTC or `tz`), per goal, per model. */
+export const USAGE_GROUPS = ["day", "goal", "model"] as const;
+
 /** Agent steps per run when the goal does not say (params.stepBudget). */
 export const DEFAULT_STEP_BUDGET = 20;
 
