@@ -9,8 +9,9 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-process.chdir(resolve(dirname(new URL(import.meta.url).pathname), ".."));
+process.chdir(resolve(dirname(fileURLToPath(import.meta.url)), ".."));
 const DB = "DB";
 const toml = readFileSync("wrangler.toml", "utf8");
 const databaseName = /\[\[d1_databases\]\][^[]*?database_name\s*=\s*"([^"]+)"/s.exec(toml)?.[1];

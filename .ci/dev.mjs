@@ -14,9 +14,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, watch, 
 import { createServer } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
 // ── arguments ──────────────────────────────────────────────────────────────────────────────────────────
@@ -171,12 +172,16 @@ function workerLog(line) {
 let wrangler = null;
 let restarting = false;
 let stopping = false;
+/** True once the current wrangler answers /health: the cron driver ticks only then. */
+let ready = false;
+const windows = process.platform === "win32";
 
 function startWrangler() {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), ...persistArgs, ...passThrough];
   if (envFile !== ".dev.vars") args.push("--env-file", envFile);
-  // Its own process group, so a restart or Ctrl-C stops wrangler and its workerd together.
-  const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: process.env });
+  // Its own process group, so a restart or Ctrl-C stops wrangler and its workerd together (Windows has no
+  // process groups: taskkill /T stops the tree there).
+  const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: !windows, env: process.env });
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on("line", outputFilter());
   child.on("exit", (code) => {
     if (wrangler === child) wrangler = null;
@@ -189,20 +194,23 @@ function startWrangler() {
   return child;
 }
 
+/** Stops wrangler and everything it started; resolves once it has exited. */
 async function stopWrangler() {
+  ready = false;
   const child = wrangler;
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
+  const kill = (signal) => {
     try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-  }, 5000);
+      if (windows) spawnSync("taskkill", ["/T", "/F", "/PID", String(child.pid)], { stdio: "ignore" });
+      else process.kill(-child.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!kill("SIGTERM")) return;
+  const timer = setTimeout(() => kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
 }
@@ -309,9 +317,12 @@ async function printVerdict() {
 async function start() {
   const child = startWrangler();
   if (!(await waitForHealth(child))) {
-    if (child.exitCode === null) fail(`wrangler dev did not answer on ${base} within 120 s`);
-    return;
+    if (child.exitCode !== null) return;
+    stopping = true;
+    await stopWrangler(); // not left holding the port for the next `npm run dev`
+    fail(`wrangler dev did not answer on ${base} within 120 s`);
   }
+  ready = true;
   await printVerdict();
 }
 
@@ -347,7 +358,7 @@ function scheduleTicks() {
   async function tick() {
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     next();
-    if (!wrangler || restarting || stopping) return;
+    if (!ready || restarting || stopping) return;
     for (const { expr, cron } of crons) {
       if (!cron.match(new Date(minute))) continue;
       const url = `${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(expr)}&time=${minute}`;

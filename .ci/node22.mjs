@@ -113,10 +113,12 @@ try {
   }
 
   const env = { ...process.env };
+  // Windows spells it "Path": prepend to the key the environment has, or the new PATH would drop the rest.
+  const pathKey = Object.keys(env).find((k) => k.toUpperCase() === "PATH") ?? "PATH";
   if (!newEnough(process.version)) {
     const bin = fetchNode(say);
     say(`running under Node ${MAJOR} from ${bin} (this Node is ${process.version})`);
-    env.PATH = `${bin}${delimiter}${env.PATH ?? ""}`;
+    env[pathKey] = `${bin}${delimiter}${env[pathKey] ?? ""}`;
   }
   const child = spawn(first, rest, { stdio: "inherit", env, shell: process.platform === "win32" });
   // Ctrl-C already reaches the child through the terminal's process group: wait for it to exit.
