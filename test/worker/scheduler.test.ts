@@ -6,6 +6,7 @@ import { createRuns } from "../../worker/db/scheduling";
 import { newId } from "../../worker/lib/ids";
 import { formatLocal } from "../../worker/domain/next-fire";
 import { mustWaitForPrevious } from "../../worker/queue/consumer";
+import { startRunNow } from "../../worker/scheduler/dispatch";
 import { dispatchDueGoals } from "../../worker/scheduler/scheduled";
 import { script } from "./agent-helpers";
 import { api, createGoal } from "./api";
@@ -224,6 +225,18 @@ describe("scheduler: pause, resume, reschedule, manual runs", () => {
     expect(locals[0]).toMatch(/^Fri 2026-10-23 16:00 /);
     expect(locals[1]).toMatch(/^Fri 2026-10-30 16:00 /);
     expect(locals[0].slice(21)).not.toBe(locals[1].slice(21)); // summer vs winter zone name
+  });
+
+  it("a run-now whose queue send fails still answers with its run (a retry must not start a second one)", async () => {
+    const goal = await createGoal({});
+    const failing = {
+      ...env,
+      RUNS: { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) },
+    };
+    const started = await startRunNow(failing as unknown as typeof env, dbFor(env.DB), goal.id, { trigger: "manual" });
+    expect("run" in started && started.run.status).toBe("pending");
+    // Recorded once, pending: the reaper re-sends a pending run nobody picked up.
+    expect((await runsOf(goal.id)).map((r) => r.status)).toEqual(["pending"]);
   });
 
   it("a manual run goes through the same path: pending and enqueued, or skipped by the overlap policy", async () => {

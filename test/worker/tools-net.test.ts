@@ -269,6 +269,8 @@ describe("fetch provenance", () => {
       "https://news.example.com/list?page=2&d=x",
       "https://blog.example.org/?d=x",
       "https://news.example.com/",
+      // More than one trailing slash: their number could carry data.
+      "https://news.example.com/list///?page=2",
     ])
       expect(p.refusal(no)).toMatch(/^refused .*not in the objective/);
   });

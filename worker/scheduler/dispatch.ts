@@ -59,11 +59,15 @@ export async function startRunNow(
   }
   if (created.status === "pending") {
     const message = { runId: created.id, goalId, overlap: created.overlap };
-    await enqueueRuns(env.RUNS, [message]);
     defer?.(
       handOver(env, message, false).catch((e) =>
         console.warn(JSON.stringify({ at: "run-now.handover", runId: created.id, error: String(e), fallback: "queue" })),
       ),
+    );
+    // The run exists now: a failed send must not turn into an error answer, or a retry would start a second
+    // run. The direct hand-over above may start it at once, and the reaper re-sends a pending run nobody took.
+    await enqueueRuns(env.RUNS, [message]).catch((e) =>
+      console.error(JSON.stringify({ at: "run-now.enqueue", runId: created.id, error: String(e), fallback: "reaper" })),
     );
   }
   return { run: runRow({ ...created, trigger: req.trigger, input: req.input, deliveryId: plan.deliveryId, deliveryEvent: plan.deliveryEvent }, now) };

@@ -52,7 +52,8 @@ export function urlKey(raw: string | URL): string | null {
     return null;
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") return null;
-  return `${u.host}${u.pathname.replace(/\/+$/, "")}${u.search}`;
+  // At most one trailing slash is dropped: a run of them could carry made-up data in its length.
+  return `${u.host}${u.pathname.replace(/\/$/, "")}${u.search}`;
 }
 
 /** The URLs one run may fetch; fed by the results of tools with `links` as the run goes. */
