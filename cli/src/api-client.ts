@@ -27,6 +27,8 @@ import { hint } from "./invocation";
 
 export const API_PREFIX = "/api/v1";
 const TIMEOUT_MS = 15_000;
+/** Seconds an idempotent request waits, at most, for the first attempt with its key to finish on the server. */
+const IN_USE_WAITS = 30;
 
 type Query = Record<string, string | number | undefined>;
 type RequestOpts = {
@@ -61,27 +63,32 @@ export class ApiClient {
     }
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     if (opts.idempotent) headers["idempotency-key"] = crypto.randomUUID();
-    let res: Response | undefined;
-    for (let attempt = 1; !res; attempt++) {
-      const signals = [opts.signal, opts.timeoutMs === null ? undefined : AbortSignal.timeout(opts.timeoutMs ?? TIMEOUT_MS)];
-      try {
-        res = await fetch(url, {
-          method,
-          headers,
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-          signal: AbortSignal.any(signals.filter((s): s is AbortSignal => !!s)),
-        });
-      } catch (e) {
-        if (opts.signal?.aborted) throw e;
-        // The request may have been done without its answer reaching us: with its key, asking again is safe.
-        if (opts.idempotent && attempt === 1) continue;
-        if (e instanceof Error && e.name === "TimeoutError")
-          throw new NetworkError(`${this.baseUrl} did not answer within ${(opts.timeoutMs ?? TIMEOUT_MS) / 1000}s`);
-        throw new NetworkError(unreachable(this.baseUrl));
+    // Our own retry can reach the server while the first request still runs: then wait for its answer, same key.
+    for (let waited = 0; ; waited++) {
+      let res: Response | undefined;
+      for (let attempt = 1; !res; attempt++) {
+        const signals = [opts.signal, opts.timeoutMs === null ? undefined : AbortSignal.timeout(opts.timeoutMs ?? TIMEOUT_MS)];
+        try {
+          res = await fetch(url, {
+            method,
+            headers,
+            body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+            signal: AbortSignal.any(signals.filter((s): s is AbortSignal => !!s)),
+          });
+        } catch (e) {
+          if (opts.signal?.aborted) throw e;
+          // The request may have been done without its answer reaching us: with its key, asking again is safe.
+          if (opts.idempotent && attempt === 1) continue;
+          if (e instanceof Error && e.name === "TimeoutError")
+            throw new NetworkError(`${this.baseUrl} did not answer within ${(opts.timeoutMs ?? TIMEOUT_MS) / 1000}s`);
+          throw new NetworkError(unreachable(this.baseUrl));
+        }
       }
+      if (res.ok || opts.accept?.includes(res.status)) return res;
+      const error = await toApiError(res);
+      if (!(opts.idempotent && error.code === "idempotency_key_in_use" && waited < IN_USE_WAITS)) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
     }
-    if (res.ok || opts.accept?.includes(res.status)) return res;
-    throw await toApiError(res);
   }
 
   async json<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {

@@ -91,6 +91,22 @@ describe("idempotency keys", () => {
     expect(await goalsNamed(`Another goal ${key}`)).toBe(0);
   });
 
+  it("tells a retry that arrives while the first request with its key still runs to wait (409 idempotency_key_in_use), and writes nothing", async () => {
+    const key = crypto.randomUUID();
+    const body = { objective: `In flight ${key}` };
+    const hash = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(body)))), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join("");
+    // The first request's claim, as it stands while that request is still executing.
+    await env.DB.prepare("INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at) VALUES (?, ?, ?, NULL, NULL, ?)")
+      .bind("POST /api/v1/goals", key, hash, Date.now())
+      .run();
+    const retry = await api.post("/goals", body, withKey(key));
+    expect(retry.status).toBe(409);
+    expect(retry.body.error.code).toBe("idempotency_key_in_use");
+    expect(await goalsNamed(body.objective)).toBe(0);
+  });
+
   it("replays run-now per goal: one run per key and goal, the same key on another goal is its own request", async () => {
     const a = await createGoal({ params: { overlap: "allow" } });
     const b = await createGoal({ params: { overlap: "allow" } });

@@ -37,7 +37,7 @@ export const idempotency: MiddlewareHandler<App> = async (c, next) => {
     if (claim.requestHash !== hash)
       throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with another request body on this route: use a new key for a new request");
     if (claim.status === null || claim.response === null)
-      throw new ApiError("conflict", "a request with this Idempotency-Key is still being processed: retry in a moment");
+      throw new ApiError("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed: retry in a moment");
     return c.body(claim.response, claim.status as ContentfulStatusCode, { "content-type": "application/json", "idempotent-replayed": "true" });
   }
   try {
@@ -47,6 +47,10 @@ export const idempotency: MiddlewareHandler<App> = async (c, next) => {
     throw e;
   }
   // A handler's ApiError is already the error response here (app.onError ran): c.res is the answer.
-  if (kept(c.res.status)) await storeAnswer(c.env.DB, scope, key, hash, c.res.status, await c.res.clone().text());
-  else await releaseKey(c.env.DB, scope, key, hash);
+  // The request has done its work: failing to record its answer must not turn that answer into a 500 (a
+  // retry of a 500 would do the work again). The claim stays as a lease, so a retry meanwhile is told to wait.
+  const settle = kept(c.res.status)
+    ? storeAnswer(c.env.DB, scope, key, hash, c.res.status, await c.res.clone().text())
+    : releaseKey(c.env.DB, scope, key, hash);
+  await settle.catch((e) => console.error(JSON.stringify({ at: "idempotency", scope, error: String(e) })));
 };
