@@ -9,7 +9,7 @@ import { costNanos, priceOf } from "../../worker/llm/prices";
 import { providerFor } from "../../worker/llm/provider";
 import { finishTool } from "../../worker/tools/finish.tool";
 import type { FakeScript } from "../fakes/llm";
-import { script, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, script, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { api, createGoal } from "./api";
 
 const db = dbFor(env.DB);
@@ -78,7 +78,7 @@ describe("cost per step and run", () => {
       { params: { provider: "openrouter", model: "acme/pricey-model" } },
     );
     // $3 / $15 per million: 1000 × 3 + 100 × 15 = 4500 µ$.
-    expect(run).toMatchObject({ status: "completed", costUsd: 0.0045, model: "acme/pricey-model" });
+    expect(run).toMatchObject({ error: null, status: "completed", costUsd: 0.0045, model: "acme/pricey-model" });
     expect((await stepsOf(run.id))[0].costUsd).toBe(0.0045);
   });
 
@@ -185,6 +185,142 @@ describe("GET /usage", () => {
       const res = await usage(q);
       expect(res.status, q).toBe(400);
       expect(res.body.error.message, q).toMatch(new RegExp(`^${field}: `));
+    }
+  });
+});
+
+describe("monthly budgets", () => {
+  const month = () => new Date().toISOString().slice(0, 7);
+  const seed = (scope: string, m: string, costNanos: number, tokens = 0) =>
+    env.DB.prepare("INSERT INTO usage_months (scope, month, cost_nanos, tokens) VALUES (?, ?, ?, ?)").bind(scope, m, costNanos, tokens).run();
+  const budgetEvents = async (key: string) =>
+    ((await (await fetch(hook(key))).json()) as { attempts: { webhookId: string; verified: boolean; body: any }[] }).attempts.filter(
+      (a) => a.body.type === "usage.budget_reached",
+    );
+
+  /** Runs the loop directly on a new goal at a controlled clock. */
+  async function loopAt(
+    s: FakeScript,
+    goalBody: Record<string, unknown>,
+    now: number,
+    envOver: Record<string, string> = {},
+    seedWith?: (goalId: string) => Promise<unknown>,
+  ) {
+    const { key, marker } = await script(s, "budget-loop");
+    const created = await createGoal({ ...goalBody, objective: `Budget loop ${marker}` });
+    await seedWith?.(created.id);
+    const goal = (await getGoal(db, created.id))!;
+    const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+    const e = { ...env, ...envOver };
+    const result = await runLoop({
+      env: e,
+      db,
+      goal,
+      run,
+      llm: providerFor(e, goal),
+      tools: [finishTool()],
+      signal: new AbortController().signal,
+      checkpoint: () => {},
+      now: () => now,
+    });
+    return { result, key, goalId: goal.id as string };
+  }
+
+  it("skips a run of a goal over its monthly budget with the reason, no LLM request, and one usage.budget_reached webhook", async () => {
+    const { key, marker } = await script({ turns: [{ text: "should never be asked" }] }, "over");
+    const goal = await createGoal({ objective: `Over budget ${marker}`, webhookUrl: hook("budget-once"), params: { monthlyBudgetUsd: 5 } });
+    await seed(goal.id, month(), 5_030_000_000);
+    for (let i = 0; i < 2; i++) {
+      const res = await api.post(`/goals/${goal.id}/run`);
+      const run = await waitForRunEnd(res.body.id);
+      expect(run).toMatchObject({ status: "skipped", endReason: "skipped", startedAt: null, costUsd: 0 });
+      expect(run.error).toBe(`monthly budget of $5.00 reached: $5.03 spent since ${month()}-01`);
+    }
+    expect(await llmStats(key)).toBeNull();
+    const shown = (await api.get(`/goals/${goal.id}`)).body;
+    expect(shown.readiness).toEqual({ ready: false, reason: `monthly budget of $5.00 reached: $5.03 spent since ${month()}-01` });
+    expect(shown.usage).toMatchObject({ month: month(), costUsd: 5.03, lastRun: null });
+    const events = await vi.waitFor(async () => {
+      const e = await budgetEvents("budget-once");
+      if (!e.length) throw new Error("no event yet");
+      return e;
+    });
+    // Sent once for the month, however many runs are skipped.
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ verified: true, webhookId: `msg_budget_${goal.id}_${month()}` });
+    expect(events[0].body.data).toMatchObject({
+      goal: { id: goal.id },
+      month: month(),
+      costUsd: 5.03,
+      reason: expect.stringMatching(/^monthly budget of \$5\.00/),
+    });
+  });
+
+  it("ends a run that crosses its goal's budget through the budget path (one last turn without tools), counting the spending", async () => {
+    const { run, key, goal } = await runScripted(
+      {
+        turns: [{ toolCalls: [{ name: "read_more", arguments: { step: 1 } }], usage: { prompt: 3000, completion: 0 } }],
+        then: { toolCalls: [{ name: "read_more", arguments: { step: 1 } }] },
+        closing: { text: "Report: stopped by the budget.", usage: { prompt: 100, completion: 10 } },
+      },
+      { params: { monthlyBudgetUsd: 0.001 }, webhookUrl: hook("budget-cross") },
+    );
+    // 3000 × $0.40 per million = $0.0012 ≥ $0.001 after the first turn.
+    expect(run).toMatchObject({ status: "completed", endReason: "budget_exhausted", summary: "Report: stopped by the budget." });
+    expect(run.error).toBe(`monthly budget of $0.0010 reached: $0.0012 spent since ${month()}-01`);
+    const stats = await llmStats(key);
+    expect(stats.toolsOffered.at(-1)).toEqual([]);
+    expect(stats.requests).toBe(2);
+    // 1200 µ$ + the write-up's 56 µ$, all counted in the goal's month.
+    const shown = (await api.get(`/goals/${goal.id}`)).body;
+    expect(shown.usage).toMatchObject({ costUsd: 0.001256, tokens: 3110, lastRun: { id: run.id, costUsd: 0.001256 } });
+    expect(shown.readiness.ready).toBe(false);
+    await vi.waitFor(async () => expect(await budgetEvents("budget-cross")).toHaveLength(1));
+  });
+
+  it("counts the month in the goal's time zone: over budget until local midnight, running again in the new month", async () => {
+    const goalBody = { schedule: { cron: "0 9 * * *", timezone: "America/New_York" }, params: { monthlyBudgetUsd: 1 } };
+    const seedJan = (id: string) => seed(id, "2031-01", 2_000_000_000);
+    // 04:30 UTC on Feb 1 is still 23:30 on Jan 31 in New York.
+    const late = await loopAt({ turns: [{ text: "no" }] }, goalBody, Date.parse("2031-02-01T04:30:00Z"), {}, seedJan);
+    expect(late.result).toMatchObject({ status: "skipped", error: "monthly budget of $1.00 reached: $2.00 spent since 2031-01-01" });
+    expect(await llmStats(late.key)).toBeNull();
+    const next = await loopAt(
+      { turns: [{ text: "February.", usage: { prompt: 1000, completion: 0 } }] },
+      goalBody,
+      Date.parse("2031-02-01T05:30:00Z"),
+      {},
+      seedJan,
+    );
+    expect(next.result).toMatchObject({ status: "completed", endReason: "answered" });
+    const row = await env.DB.prepare("SELECT cost_nanos AS c, tokens AS t FROM usage_months WHERE scope = ? AND month = '2031-02'").bind(next.goalId).first();
+    expect(row).toEqual({ c: 400_000, t: 1000 });
+  });
+
+  it("applies a monthly token budget and the instance's MONTHLY_BUDGET_USD (UTC month)", async () => {
+    const at = Date.parse("2032-06-15T12:00:00Z");
+    const tokens = await loopAt({ turns: [{ text: "no" }] }, { params: { monthlyTokenBudget: 5000 } }, at, {}, (id) => seed(id, "2032-06", 0, 5000));
+    expect(tokens.result.error).toBe("monthly token budget of 5000 tokens reached: 5000 used since 2032-06-01");
+    await seed("*", "2032-06", 100_000_000_000);
+    const global = await loopAt({ turns: [{ text: "no" }] }, {}, at, { MONTHLY_BUDGET_USD: "100" });
+    expect(global.result).toMatchObject({
+      status: "skipped",
+      error: "instance monthly budget of $100.00 (MONTHLY_BUDGET_USD) reached: $100.00 spent since 2032-06-01",
+    });
+    const roomy = await loopAt({ turns: [{ text: "yes" }] }, {}, at, { MONTHLY_BUDGET_USD: "150" });
+    expect(roomy.result.status).toBe("completed");
+    expect(await llmStats(global.key)).toBeNull();
+  });
+
+  it("refuses a bad budget with a 400 naming the field", async () => {
+    for (const [params, field] of [
+      [{ monthlyBudgetUsd: -1 }, "params.monthlyBudgetUsd"],
+      [{ monthlyBudgetUsd: "5" }, "params.monthlyBudgetUsd"],
+      [{ monthlyTokenBudget: 1.5 }, "params.monthlyTokenBudget"],
+    ] as const) {
+      const res = await api.post("/goals", { objective: "bad budget", params });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
     }
   });
 });

@@ -148,7 +148,7 @@ export class GoalAgent extends Agent<Env> {
     // now, so a D1 hiccup here is retried (the SDK's jittered backoff) rather than left to the reaper,
     // which would notice the pending run only minutes later. A retry may follow a batch that committed
     // without an answer, so it also takes the run as `running`.
-    const { run, before, goal, memories } = await this.retry(
+    const { run, before, goal, memories, spend } = await this.retry(
       (attempt) => startRun(db, runId, this.name, { resume: resume || attempt > 1, memories: MEMORY_DIGEST }),
       { maxAttempts: 5 },
     );
@@ -180,6 +180,7 @@ export class GoalAgent extends Agent<Env> {
           signal: AbortSignal.any([ctx.signal, ctl.signal]),
           resumeFrom: last,
           memories,
+          spend,
           checkpoint: (cp) => {
             last = cp;
             const { messages, ...small } = cp;

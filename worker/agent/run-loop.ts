@@ -16,7 +16,9 @@ import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
 import type { Db } from "../db/client";
 import type { Env } from "../lib/env";
 import { recentMemories } from "../db/memories";
-import type { GoalRow, MemoryRow, RunRow, StepRow } from "../db/schema";
+import type { GoalRow, MemoryRow, RunRow, StepRow, UsageMonthRow } from "../db/schema";
+import { budgetReached, GLOBAL_SCOPE, monthsAt, type Spent, spendRows, spentIn } from "../db/spend";
+import { notifyBudgetReached } from "../notify/budget-reached";
 import { LlmError } from "../llm/errors";
 import { costNanos, type Price, priceOf } from "../llm/prices";
 import type { Completion, LlmProvider, Message } from "../llm/types";
@@ -76,6 +78,8 @@ export type LoopInput = {
   resumeFrom?: Checkpoint | null;
   /** The goal's newest memories for the prompt, when the caller already read them (the agent does, in its start batch). */
   memories?: MemoryRow[];
+  /** The goal's and the instance's monthly spending rows, when the caller read them (the agent does, in its start batch). */
+  spend?: UsageMonthRow[];
   now?: () => number;
 };
 
@@ -117,8 +121,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const started = Date.now();
   const loop = new Loop(input);
   const refused = await loop.startOrResume();
-  if (refused) return refused;
-  const result = await loop.turns();
+  if (refused) return loop.budgetNotice(refused);
+  const result = await loop.budgetNotice(await loop.turns());
   try {
     // The last turn's write may still be in flight: the run ends only once it is confirmed.
     await loop.writer.confirmed();
@@ -147,6 +151,10 @@ class Loop {
   private deadline: number | null = null;
   /** The model's price (llm/prices.ts), looked up once per start or resume; null: unknown. */
   private price: Price | null = null;
+  /** The months' spending as of the last confirmed write, and the run's totals that write carried. */
+  private spent: { goal: Spent; global: Spent; at: Totals } | null = null;
+  /** A monthly budget this run found used up: the goal's month and the reason. */
+  private budgetHit: { month: string; reason: string; spent: Spent } | null = null;
 
   constructor(private readonly input: LoopInput) {
     this.budget = budgetOf(input.goal);
@@ -156,7 +164,14 @@ class Loop {
     this.signal = AbortSignal.any([input.signal, this.cancel.signal]);
     this.now = input.now ?? Date.now;
     this.provenance = new Provenance(input.goal, input.run.input);
-    this.writer = new StepWriter(input.db, input.run.id, this.now, () => this.cancel.abort("cancel requested"));
+    this.writer = new StepWriter(
+      input.db,
+      input.run.id,
+      this.now,
+      () => this.cancel.abort("cancel requested"),
+      input.goal,
+      (spent, at) => (this.spent = { ...spent, at }),
+    );
   }
 
   /**
@@ -167,14 +182,25 @@ class Loop {
   async startOrResume(): Promise<LoopResult | null> {
     const { input, budget } = this;
     const { db, goal, run } = input;
+    // Spending so far this month, as of the start: a new run over a budget is skipped before any LLM call.
+    const now = this.now();
+    const months = monthsAt(now, goal.timezone);
+    const rows = input.spend ?? (await spendRows(db, goal.id, now));
+    this.spent = { goal: spentIn(rows, goal.id, months.goal), global: spentIn(rows, GLOBAL_SCOPE, months.global), at: { ...run, model: undefined } };
     if (input.resumeFrom) {
       this.cp = { cachedTokens: 0, reasoningTokens: 0, costNanos: 0, ...input.resumeFrom };
       await this.lookUpPrice();
-      if (this.cp.pending.length) await recordSteps(db, run.id, this.cp.pending, this.totals());
+      if (this.cp.pending.length) {
+        const { spent } = await recordSteps(db, run.id, this.cp.pending, this.totals(), this.now(), goal);
+        if (spent) this.spent = { ...spent, at: this.totals() };
+      }
       // Rebuilt from the stored results (all recorded now), the same text the live run read them from.
       const linkTools = this.tools.filter((t) => t.links).map((t) => t.name);
       for (const s of await linkSourceSteps(db, run.id, linkTools)) this.learnLinks(s.toolName, s.observation);
     } else {
+      const over = this.overBudget();
+      if (over)
+        return { status: "skipped", endReason: "skipped", summary: null, error: over, totals: { stepsExecuted: 0, promptTokens: 0, completionTokens: 0 } };
       const check = await validateLlm(input.env, goal);
       if (!check.ok)
         return {
@@ -297,6 +323,11 @@ class Loop {
     if (stepsLeft <= 0) return this.closeOut(`step budget (${budget.steps} steps)`);
     if (budget.tokens && cp.promptTokens + cp.completionTokens >= budget.tokens) return this.closeOut(`token budget (${budget.tokens} tokens)`);
     if (deadline && this.now() >= deadline) return this.closeOut(`time budget (${budget.seconds} s)`);
+    const over = this.overBudget();
+    if (over) {
+      if (!cp.warnings.includes(over)) cp.warnings.push(over);
+      return this.closeOut("monthly budget");
+    }
 
     const turnSignal = deadline ? AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - this.now()))]) : signal;
     let reply: Completion;
@@ -363,6 +394,33 @@ class Loop {
     this.timing.stashed(this.input.checkpoint(cp));
     this.timing.turnStored();
     await this.writer.write(rows, this.totals());
+  }
+
+  /**
+   * The first monthly budget used up (db/spend.ts), as the sentence to record, or null: the months' totals
+   * of the last confirmed write plus what this run spent since (the write of the last turn may be in flight).
+   */
+  private overBudget(): string | null {
+    const { spent, input } = this;
+    if (!spent) return null;
+    const t = this.cp ? this.totals() : spent.at;
+    const more = {
+      costNanos: (t.costNanos ?? 0) - (spent.at.costNanos ?? 0),
+      tokens: t.promptTokens + t.completionTokens - spent.at.promptTokens - spent.at.completionTokens,
+    };
+    const add = (s: Spent) => ({ costNanos: s.costNanos + Math.max(0, more.costNanos), tokens: s.tokens + Math.max(0, more.tokens) });
+    const months = monthsAt(this.now(), input.goal.timezone);
+    const goal = add(spent.goal);
+    const reason = budgetReached(input.goal.params, input.env.MONTHLY_BUDGET_USD, months, goal, add(spent.global));
+    if (reason) this.budgetHit ??= { month: months.goal, reason, spent: goal };
+    return reason;
+  }
+
+  /** Sends the goal's usage.budget_reached event when this run found a budget used up (once per month: see notify/budget-reached.ts). */
+  async budgetNotice(result: LoopResult): Promise<LoopResult> {
+    const hit = this.budgetHit;
+    if (hit) await notifyBudgetReached(this.input.env, this.input.goal, hit.month, hit.reason, hit.spent, this.now()).catch(() => {});
+    return result;
   }
 
   private totals(): Totals {

@@ -17,6 +17,7 @@
 import type { Db } from "../db/client";
 import type { Totals } from "../db/run-state";
 import type { StepRow } from "../db/schema";
+import type { Spent } from "../db/spend";
 import { recordSteps } from "../db/steps";
 
 /** A turn's step write is idempotent (ON CONFLICT DO NOTHING), so a D1 hiccup is retried after these pauses. */
@@ -42,6 +43,9 @@ export class StepWriter {
     private readonly runId: string,
     private readonly now: () => number,
     private readonly onCancelRequested: () => void,
+    /** The run's goal, so each write adds to its month's spending (db/spend.ts); and who hears the months' totals. */
+    private readonly goal?: { id: string; timezone: string },
+    private readonly onSpent?: (spent: { goal: Spent; global: Spent }, totals: Totals) => void,
   ) {}
 
   /** Queues the write of `rows` and the run's `totals`; resolves when the previous write is confirmed (see the file comment). */
@@ -50,8 +54,9 @@ export class StepWriter {
     const previous = this.inflight;
     this.inflight = previous
       .then(() => this.writeWithRetries(rows, totals))
-      .then(({ cancelRequested }) => {
+      .then(({ cancelRequested, spent }) => {
         this.unconfirmed = this.unconfirmed.filter((r) => !rows.includes(r));
+        if (spent) this.onSpent?.(spent, totals);
         if (cancelRequested) this.onCancelRequested();
       });
     // Observed by the next write or by confirmed(); this only keeps it from counting as unhandled meanwhile.
@@ -64,10 +69,10 @@ export class StepWriter {
     return this.inflight;
   }
 
-  private async writeWithRetries(rows: StepRow[], totals: Totals): Promise<{ cancelRequested: boolean }> {
+  private async writeWithRetries(rows: StepRow[], totals: Totals): ReturnType<typeof recordSteps> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await recordSteps(this.db, this.runId, rows, totals, this.now());
+        return await recordSteps(this.db, this.runId, rows, totals, this.now(), this.goal);
       } catch (e) {
         if (attempt >= STEP_WRITE_RETRY_MS.length) throw new StepsNotRecorded(rows, e);
         await new Promise((r) => setTimeout(r, STEP_WRITE_RETRY_MS[attempt]));

@@ -68,6 +68,15 @@ export const Goal = z
     nextFireTimes: z.array(FireTime).describe("The next 3 fire times in the goal's zone and in UTC (lists show only the next one)"),
     webhookUrl: z.string().nullable(),
     params: GoalParams,
+    usage: z
+      .object({
+        month: z.string(),
+        costUsd: z.number(),
+        tokens: z.int(),
+        lastRun: z.object({ id: z.string(), costUsd: z.number().nullable() }).nullable(),
+      })
+      .optional(),
+    readiness: z.object({ ready: z.boolean(), reason: z.string().nullable() }).optional(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -85,9 +94,9 @@ export type RunGoalRequest = z.infer<typeof RunGoalRequest>;
 export const Tokens = z.object({
   prompt: z.int(),
   completion: z.int(),
-  cached: z.int().describe("Of the prompt tokens, those the provider served from its cache (where it reports them)"),
-  reasoning: z.int().describe("Of the completion tokens, those spent on reasoning (where the provider reports them)"),
-  total: z.int().describe("prompt + completion"),
+  cached: z.int(),
+  reasoning: z.int(),
+  total: z.int(),
 });
 const CostUsd = z.number().nullable();
 
@@ -103,8 +112,8 @@ export const Run = z
     stepsExecuted: z.int(),
     stepBudget: z.int(),
     tokens: Tokens,
-    costUsd: CostUsd.describe("What the run's model calls cost in USD; null when the model's price is unknown (the run's error says so)"),
-    model: z.string().nullable().describe("The model the run called"),
+    costUsd: CostUsd.describe("null: price unknown"),
+    model: z.string().nullable(),
     summary: z.string().nullable(),
     error: z.string().nullable(),
     endReason: z.string().nullable().describe(END_REASONS.join(" | ")),
@@ -134,7 +143,7 @@ export const Step = z
     observation: z.string().nullable(),
     durationMs: z.int(),
     tokens: Tokens,
-    costUsd: CostUsd.describe("The cost of the model call that produced this step in USD; null when it called no model or the price is unknown"),
+    costUsd: CostUsd.describe("null: no model call, or price unknown"),
     error: z.string().nullable(),
     createdAt: Timestamp,
   })
@@ -257,18 +266,18 @@ export type LlmValidation = z.infer<typeof LlmValidation>;
 
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: "expected an ISO 8601 date or date-time" });
 export const UsageQuery = z.object({
-  from: Instant.optional().describe("Runs started at or after this (a date is 00:00 UTC; default: 30 days before `to`)"),
-  to: Instant.optional().describe("Runs started before this (default: now)"),
+  from: Instant.optional().describe("Default: 30 days before to"),
+  to: Instant.optional().describe("Default: now"),
   goalId: z.string().max(100).optional(),
   groupBy: z.enum(USAGE_GROUPS).default("day"),
-  tz: TimeZone.optional().describe("Days in this zone (default UTC)"),
+  tz: TimeZone.optional(),
 });
 const UsageSums = z.object({
   runs: z.int(),
   promptTokens: z.int(),
   completionTokens: z.int(),
   costUsd: z.number(),
-  unpricedRuns: z.int().describe("Runs whose model has no known price: their cost is not in costUsd"),
+  unpricedRuns: z.int().describe("Not in costUsd: price unknown"),
 });
 export const Usage = z
   .object({ from: Timestamp, to: Timestamp, groupBy: z.enum(USAGE_GROUPS), items: z.array(UsageSums.extend({ key: z.string() })), totals: UsageSums })

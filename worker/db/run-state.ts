@@ -6,7 +6,8 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { ACTIVE_RUN_STATUSES, type EndedRunStatus } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
-import { type GoalRow, goals, type MemoryRow, memories, outputs, type RunRow, runs } from "./schema";
+import { type GoalRow, goals, type MemoryRow, memories, outputs, type RunRow, runs, type UsageMonthRow } from "./schema";
+import { spendRows } from "./spend";
 
 /** A run's running totals, written with each turn's steps; the usage fields are left as they are when absent. */
 export type Totals = {
@@ -19,7 +20,8 @@ export type Totals = {
   costNanos?: number | null;
   model?: string;
 };
-export type Ending = { status: EndedRunStatus; endReason: string; summary: string | null; error: string | null };
+/** How a run ends; `skipped`: it never called the model (a monthly budget was used up when it started). */
+export type Ending = { status: EndedRunStatus | "skipped"; endReason: string; summary: string | null; error: string | null };
 
 export type RunStart = {
   /** The run as marked running, or null when it could not start (see `before`). */
@@ -29,6 +31,8 @@ export type RunStart = {
   goal: GoalRow | null;
   /** The goal's newest memories, newest first (the prompt's digest of what earlier runs learned). */
   memories: MemoryRow[];
+  /** The goal's and the instance's spending of the months around now (db/spend.ts), for the budget check. */
+  spend: UsageMonthRow[];
 };
 
 /**
@@ -38,7 +42,7 @@ export type RunStart = {
  * also takes a `running` one, and keeps its first started_at.
  */
 export async function startRun(db: Db, runId: string, goalId: string, opts: { resume: boolean; memories: number }, now = Date.now()): Promise<RunStart> {
-  const [before, updated, goal, recent] = await db.batch([
+  const [before, updated, goal, recent, spend] = await db.batch([
     db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId)),
     db
       .update(runs)
@@ -47,8 +51,9 @@ export async function startRun(db: Db, runId: string, goalId: string, opts: { re
       .returning(),
     db.select().from(goals).where(eq(goals.id, goalId)),
     db.select().from(memories).where(eq(memories.goalId, goalId)).orderBy(desc(memories.id)).limit(opts.memories),
+    spendRows(db, goalId, now),
   ]);
-  return { run: updated[0] ?? null, before: before[0]?.status ?? null, goal: goal[0] ?? null, memories: recent };
+  return { run: updated[0] ?? null, before: before[0]?.status ?? null, goal: goal[0] ?? null, memories: recent, spend };
 }
 
 export async function heartbeat(db: Db, runId: string, now = Date.now()): Promise<boolean> {
@@ -76,8 +81,12 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
       endedAt: now,
       heartbeatAt: now,
       updatedAt: now,
-      notifiedAt: sql`CASE WHEN (SELECT ${goals.webhookUrl} FROM ${goals} WHERE ${goals.id} = ${runs.goalId}) IS NULL THEN ${now} END`,
+      // A skipped run owes no notification (usage.budget_reached tells of the budget).
+      notifiedAt:
+        end.status === "skipped" ? now : sql`CASE WHEN (SELECT ${goals.webhookUrl} FROM ${goals} WHERE ${goals.id} = ${runs.goalId}) IS NULL THEN ${now} END`,
       ...(totals ?? {}),
+      // A skipped run never ran: it has no start time (and so no place in GET /usage).
+      ...(end.status === "skipped" ? { startedAt: null } : {}),
     })
     .where(and(eq(runs.id, runId), inArray(runs.status, ACTIVE_RUN_STATUSES)))
     .returning({ id: runs.id, notifiedAt: runs.notifiedAt });

@@ -5,6 +5,7 @@
 import { and, asc, eq, getTableColumns, gt, inArray, isNull } from "drizzle-orm";
 import { D1_MAX_BOUND_PARAMS, type Db } from "./client";
 import type { Totals } from "./run-state";
+import { addSpend, monthsAt, type Spent } from "./spend";
 import { runs, type StepRow, steps } from "./schema";
 
 /** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
@@ -18,17 +19,24 @@ const STEP_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTab
  * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead). A turn
  * may have any number of parallel tool calls: its rows go in as several INSERTs of at most
  * STEP_ROWS_PER_INSERT rows, all in the same batch (one transaction), so a turn is recorded whole or not at all.
+ * With `goal`, the same batch adds the run's new spending to the goal's and the instance's month
+ * (db/spend.ts) and returns both months' totals.
  */
-export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals: Totals, now = Date.now()): Promise<{ cancelRequested: boolean }> {
+export async function recordSteps(
+  db: Db,
+  runId: string,
+  rows: StepRow[],
+  totals: Totals,
+  now = Date.now(),
+  goal?: { id: string; timezone: string },
+): Promise<{ cancelRequested: boolean; spent?: { goal: Spent; global: Spent } }> {
   const update = db
     .update(runs)
     .set({ ...totals, heartbeatAt: now, updatedAt: now })
     .where(and(eq(runs.id, runId), eq(runs.status, "running")))
     .returning({ cancelRequestedAt: runs.cancelRequestedAt });
-  if (!rows.length) {
-    const [r] = await update;
-    return { cancelRequested: !r || !!r.cancelRequestedAt };
-  }
+  // Before the update: the increase is measured against the totals stored so far.
+  const spend = goal ? addSpend(db, runId, goal.id, monthsAt(now, goal.timezone), totals) : [];
   const inserts = [];
   for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
     inserts.push(
@@ -37,9 +45,11 @@ export async function recordSteps(db: Db, runId: string, rows: StepRow[], totals
         .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
         .onConflictDoNothing(),
     );
-  const [updated] = await db.batch([update, ...inserts]);
+  const results = await db.batch([...spend, update, ...inserts] as unknown as Parameters<typeof db.batch>[0]);
+  const [g, all] = results.slice(0, spend.length) as Spent[][];
+  const updated = results[spend.length] as { cancelRequestedAt: number | null }[];
   // No row back: the run is no longer `running` (cancelled or ended elsewhere): stop like a cancel.
-  return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt };
+  return { cancelRequested: !updated[0] || !!updated[0].cancelRequestedAt, ...(g?.[0] && all?.[0] ? { spent: { goal: g[0], global: all[0] } } : {}) };
 }
 
 export async function readStoredObservation(db: Db, runId: string, stepNo: number): Promise<string | null> {

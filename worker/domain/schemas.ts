@@ -49,6 +49,8 @@ export const GoalParams = z
     provider: z.enum(PROVIDERS).optional().describe("LLM provider override"),
     model: z.string().min(1).max(200).optional().describe("LLM model override"),
     overlap: Overlap.optional(),
+    monthlyBudgetUsd: z.number().positive().max(1e6).optional(),
+    monthlyTokenBudget: z.int().min(1000).max(1e12).optional(),
     triggerRatePerMinute: z
       .int()
       .min(1)

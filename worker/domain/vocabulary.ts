@@ -77,3 +77,6 @@ export const RUN_END_EVENTS = ["run.completed", "run.failed", "run.cancelled"] a
 export type RunEndEvent = (typeof RUN_END_EVENTS)[number];
 /** The end event of a finished run; a skipped run never ran, which reads best as cancelled. */
 export const endEventOf = (s: RunStatus): RunEndEvent => (s === "completed" ? "run.completed" : s === "failed" ? "run.failed" : "run.cancelled");
+
+/** The webhook event of a goal whose monthly budget (or the instance's) is used up: once per goal and month. */
+export const BUDGET_REACHED_EVENT = "usage.budget_reached";

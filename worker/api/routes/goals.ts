@@ -4,6 +4,7 @@ import { cancelGoalRuns } from "../../agent/cancel";
 import type { Db } from "../../db/client";
 import { deleteGoalRows, getGoal, insertGoal, listGoals, updateGoal } from "../../db/goals";
 import type { GoalRow } from "../../db/schema";
+import { goalMonth } from "../../db/spend";
 import { deleteGoalFiles } from "../../lib/artifacts";
 import { isId } from "../../lib/ids";
 import { startRunNow } from "../../scheduler/dispatch";
@@ -68,11 +69,14 @@ export const goals = newRouter()
       method: "get",
       path: "/{id}",
       tags,
-      summary: "Get a goal with its next fire times",
+      summary: "Get a goal with its next fire times, spending this month and readiness",
       request: { params: IdParam },
       responses: { 200: jsonContent(Goal, "The goal"), ...errorResponses },
     }),
-    async (c) => c.json(presentGoal(await goalOr404(c.var.db, c.req.valid("param").id)), 200),
+    async (c) => {
+      const goal = await goalOr404(c.var.db, c.req.valid("param").id);
+      return c.json({ ...presentGoal(goal), ...(await goalMonth(c.var.db, goal, c.env.MONTHLY_BUDGET_USD)) }, 200);
+    },
   )
   .openapi(
     createRoute({
