@@ -50,6 +50,15 @@ export function goalDetail(p: Printer, g: Goal): void {
     ["schedule", scheduleLabel(g)],
     ["webhook", g.webhookUrl],
     ["step budget", g.params.stepBudget?.toString()],
+    [
+      "monthly budget",
+      [g.params.monthlyBudgetUsd && money(g.params.monthlyBudgetUsd), g.params.monthlyTokenBudget && `${g.params.monthlyTokenBudget} tokens`]
+        .filter(Boolean)
+        .join(" · "),
+    ],
+    ["this month", g.usage && `${money(g.usage.costUsd)} · ${g.usage.tokens} tokens (${g.usage.month})`],
+    ["last run cost", g.usage?.lastRun && money(g.usage.lastRun.costUsd)],
+    ["readiness", g.readiness && (g.readiness.ready ? p.c.green("ready") : p.c.red(`runs skipped: ${g.readiness.reason}`))],
     ["tools", g.params.allowedTools?.join(", ")],
     ["email to", g.params.emailRecipients?.join(", ")],
     ["allowed domains", g.params.allowedDomains?.join(", ")],

@@ -359,7 +359,8 @@ describe("runs", () => {
 
   it("usage shows a goal's runs, tokens and cost as a table and as JSON; a bad --since is a usage error", async () => {
     await scriptLlm("cli-usage", { turns: [{ text: "All done.", usage: { prompt: 10_000, completion: 1_000 } }] });
-    const g = json(await cli("goal", "create", "--objective", "Count the cost [script:cli-usage]", "--json"));
+    const g = json(await cli("goal", "create", "--objective", "Count the cost [script:cli-usage]", "--monthly-budget", "0.005", "--json"));
+    expect(g.params).toEqual({ monthlyBudgetUsd: 0.005 });
     ok(await runCli(["goal", "run", g.id, "--watch"], { home, env, timeoutMs: 50_000 }));
     // gpt-4.1-mini: 10,000 × $0.40 + 1,000 × $1.60 per million = $0.0056.
     const u = json(await cli("usage", "--goal", g.id, "--by", "goal", "--since", "1d", "--json"));
@@ -368,6 +369,12 @@ describe("runs", () => {
     expect(table[0]).toMatch(/^DAY\s+RUNS\s+PROMPT\s+COMPLETION\s+COST$/);
     expect(table[1]).toMatch(/^\d{4}-\d{2}-\d{2}\s+1\s+10000\s+1000\s+\$0\.0056$/);
     expect(table[2]).toMatch(/^total\s+1\s+10000\s+1000\s+\$0\.0056$/);
+    // The goal's view: this month's spending, the last run's cost, and why its next runs are skipped.
+    const shown = ok(await cli("goal", "show", g.id)).stdout;
+    expect(shown).toMatch(/monthly budget\s+\$0\.0050/);
+    expect(shown).toMatch(/this month\s+\$0\.0056 · 11000 tokens \(\d{4}-\d{2}\)/);
+    expect(shown).toMatch(/readiness\s+runs skipped: monthly budget of \$0\.0050 reached: \$0\.0056 spent since \d{4}-\d{2}-01/);
+    expect((await cli("goal", "create", "--objective", "x", "--monthly-budget", "lots")).code).toBe(2);
     const bad = await cli("usage", "--since", "yesterday");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--since.*expected a duration such as 30d/);

@@ -18,6 +18,8 @@ type GoalFlags = {
   timezone?: string;
   webhook?: string | false;
   stepBudget?: number;
+  monthlyBudget?: number;
+  monthlyTokens?: number;
   tools?: string[];
   model?: string;
   overlap?: Overlap;
@@ -26,12 +28,17 @@ type GoalFlags = {
   denyDomains?: string[];
 };
 /** The flags that set params (an empty list counts: it clears). */
-const PARAM_FLAGS = ["stepBudget", "tools", "model", "overlap", "emailTo", "allowDomains", "denyDomains"] as const;
+const PARAM_FLAGS = ["stepBudget", "monthlyBudget", "monthlyTokens", "tools", "model", "overlap", "emailTo", "allowDomains", "denyDomains"] as const;
 const paramFlagsGiven = (f: GoalFlags) => PARAM_FLAGS.some((k) => f[k] !== undefined);
 
 export const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+};
+const dollars = (v: string) => {
+  const n = Number(v.replace(/^\$/, ""));
+  if (!(n > 0)) throw new InvalidArgumentError("expected an amount of US dollars, e.g. 5 or 0.50");
   return n;
 };
 const list = (v: string) =>
@@ -48,6 +55,8 @@ function goalOptions(cmd: Command): Command {
     .option("--timezone <tz>", "IANA zone of the schedule (default: this machine's zone)")
     .option("--webhook <url>", "your own http(s) endpoint, notified when a run ends (e.g. https://hooks.example.com/notify)")
     .option("--step-budget <n>", "max agent steps per run", positiveInt)
+    .option("--monthly-budget <usd>", "USD the goal may spend per calendar month (its zone); then its runs are skipped", dollars)
+    .option("--monthly-tokens <n>", "tokens the goal may use per calendar month", positiveInt)
     .option("--tools <names>", "comma-separated tools the agent may use (default: all configured)", list)
     .option("--model <model>", "LLM model override")
     .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(OVERLAP_POLICIES))
@@ -59,6 +68,8 @@ function goalOptions(cmd: Command): Command {
 function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
   const params: GoalParams = { ...base };
   if (f.stepBudget !== undefined) params.stepBudget = f.stepBudget;
+  if (f.monthlyBudget !== undefined) params.monthlyBudgetUsd = f.monthlyBudget;
+  if (f.monthlyTokens !== undefined) params.monthlyTokenBudget = f.monthlyTokens;
   if (f.model) params.model = f.model;
   if (f.overlap) params.overlap = f.overlap;
   // A list flag replaces the list; an empty one ("") removes it (all tools; EMAIL_ALLOWED_RECIPIENTS; no domain rule).
@@ -84,6 +95,8 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
     "schedule.timezone": "--timezone",
     webhookUrl: "--webhook",
     "params.stepBudget": "--step-budget",
+    "params.monthlyBudgetUsd": "--monthly-budget",
+    "params.monthlyTokenBudget": "--monthly-tokens",
     "params.model": "--model",
   };
   const listFlag: Record<string, string> = {
