@@ -312,6 +312,30 @@ describe("monthly budgets", () => {
     expect(await llmStats(global.key)).toBeNull();
   });
 
+  it("counts two runs of one goal started together without losing either's spending, and stops both", async () => {
+    const { key, marker } = await script(
+      {
+        turns: [{ toolCalls: [{ name: "read_more", arguments: { step: 1 } }], usage: { prompt: 1500, completion: 0 } }],
+        then: { toolCalls: [{ name: "read_more", arguments: { step: 1 } }], usage: { prompt: 1500, completion: 0 } },
+        closing: { text: "Stopped.", usage: { prompt: 100, completion: 0 } },
+      },
+      "together",
+    );
+    const created = await createGoal({ objective: `Together ${marker}`, params: { monthlyBudgetUsd: 0.001 } });
+    const goal = (await getGoal(db, created.id))!;
+    const loop = async () => {
+      const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+      return runLoop({ env, db, goal, run, llm: providerFor(env, goal), tools: [finishTool()], signal: new AbortController().signal, checkpoint: () => {} });
+    };
+    const [a, b] = await Promise.all([loop(), loop()]);
+    for (const r of [a, b]) expect(r).toMatchObject({ status: "completed", endReason: "budget_exhausted" });
+    // Each turn costs 600 µ$ (1500 × $0.40 per million): alone, a run crosses $0.001 after its second turn; together
+    // they see each other's turns one write late, so each makes at most two turns and its write-up.
+    expect((await llmStats(key)).requests).toBeLessThanOrEqual(6);
+    const row = await env.DB.prepare("SELECT cost_nanos AS c FROM usage_months WHERE scope = ? AND month = ?").bind(goal.id, month()).first<{ c: number }>();
+    expect(row?.c).toBe(a.totals.costNanos! + b.totals.costNanos!);
+  });
+
   it("refuses a bad budget with a 400 naming the field", async () => {
     for (const [params, field] of [
       [{ monthlyBudgetUsd: -1 }, "params.monthlyBudgetUsd"],
