@@ -8,6 +8,11 @@ import { ToolError } from "../../worker/tools/tool";
 import { Provenance, urlsIn } from "../../worker/tools/fetch-policy";
 import { startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { runTool, toolContext } from "./tool-context";
+import { dbFor } from "../../worker/db/client";
+import { linkSourceSteps } from "../../worker/db/steps";
+import { newId } from "../../worker/lib/ids";
+import { createGoal } from "./api";
+import { insertRunRow } from "./scheduler-helpers";
 
 const closed = { allowPrivate: false };
 const pages = () => env.TEST_PAGES_URL;
@@ -250,6 +255,20 @@ describe("fetch provenance", () => {
   const fetchPage = (url: string) => ({ name: "fetch_page", arguments: { url } });
   const finish = { toolCalls: [{ name: "finish", arguments: { summary: "done" } }] };
   const secret = "notes-the-agent-read";
+
+  it("relearns a stored result's links on resume even when its step also carries the model's warning", async () => {
+    const goal = await createGoal({});
+    const runId = newId("run");
+    await insertRunRow({ id: runId, goalId: goal.id, status: "running", createdAt: Date.now() });
+    const row = (stepNo: number, observation: string, error: string | null) =>
+      env.DB.prepare("INSERT INTO steps (run_id, step_no, tool_name, observation, error, created_at) VALUES (?, ?, 'fetch_page', ?, ?, ?)")
+        .bind(runId, stepNo, observation, error, Date.now())
+        .run();
+    await row(1, "Page text with [a link](https://ex.org/warned)", "ollama truncated the prompt to 4096 tokens");
+    await row(2, "Error: fetch_page failed: https://ex.org/failed answered 500", "fetch_page failed: https://ex.org/failed answered 500");
+    const found = await linkSourceSteps(dbFor(env.DB), runId, ["fetch_page"]);
+    expect(found.map((s) => s.observation)).toEqual(["Page text with [a link](https://ex.org/warned)"]);
+  });
 
   it("compares URLs without fragment, trailing slash, host case or scheme, but with their query", () => {
     expect(urlsIn("See [the paper](https://ex.org/wiki/Foo_(bar)), and https://ex.org/a.")).toEqual(

@@ -20,18 +20,20 @@ export class ConversationLog {
 
   private ensure(): void {
     if (this.ready) return;
-    this.sql`CREATE TABLE IF NOT EXISTS run_messages (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (run_id, seq))`;
+    this.sql`CREATE TABLE IF NOT EXISTS run_messages (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER, PRIMARY KEY (run_id, seq))`;
+    // A table made before `at` existed gets it (rows without it are swept like old ones).
+    if (!this.sql<{ name: string }>`PRAGMA table_info(run_messages)`.some((c) => c.name === "at")) this.sql`ALTER TABLE run_messages ADD COLUMN at INTEGER`;
     this.ready = true;
   }
 
   /** Stores `messages[from..]`; returns the bytes written. */
-  append(runId: string, messages: Message[], from: number): number {
+  append(runId: string, messages: Message[], from: number, now = Date.now()): number {
     this.ensure();
     let bytes = 0;
     for (let seq = from; seq < messages.length; seq++) {
       const body = JSON.stringify(messages[seq]);
       bytes += body.length;
-      this.sql`INSERT OR REPLACE INTO run_messages (run_id, seq, body) VALUES (${runId}, ${seq}, ${body})`;
+      this.sql`INSERT OR REPLACE INTO run_messages (run_id, seq, body, at) VALUES (${runId}, ${seq}, ${body}, ${now})`;
     }
     return bytes;
   }
@@ -44,8 +46,12 @@ export class ConversationLog {
     return rows.map((r) => JSON.parse(r.body) as Message);
   }
 
-  drop(runId: string): void {
+  /**
+   * Deletes the run's messages, and those of any run last written before `staleBefore`: a run ended elsewhere
+   * (the reaper, the dead-letter queue) leaves its rows here, and no run resumes after that long.
+   */
+  drop(runId: string, staleBefore: number): void {
     this.ensure();
-    this.sql`DELETE FROM run_messages WHERE run_id = ${runId}`;
+    this.sql`DELETE FROM run_messages WHERE run_id = ${runId} OR at IS NULL OR at < ${staleBefore}`;
   }
 }

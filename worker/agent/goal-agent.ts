@@ -22,6 +22,11 @@ const FIBER = "run";
 /** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */
 const fiberKey = (runId: string, n: number) => (n === 0 ? `run:${runId}` : `run:${runId}:resume:${n}`);
 const FIBER_RETENTION_MS = 7 * 24 * 3600_000;
+/**
+ * A run's messages untouched this long belong to a run that ended elsewhere (the reaper fails a run silent
+ * for a day): swept whenever a run of this goal ends.
+ */
+const MESSAGES_RETENTION_MS = 8 * 24 * 3600_000;
 
 /**
  * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many. (A
@@ -161,13 +166,18 @@ export class GoalAgent extends Agent<Env> {
     if (run.cancelRequestedAt) ctl.abort("cancelled");
     // The conversation so far, and how much of it the log holds already.
     const { messages: carried, messageCount, ...rest } = from ?? {};
-    let last: Checkpoint | null = from
-      ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) }
-      : null;
+    let last: Checkpoint | null = null;
+    let unreadable: string | null = null;
+    try {
+      last = from ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) } : null;
+    } catch (e) {
+      unreadable = `the run's checkpoint could not be read (${e instanceof Error ? e.message : String(e)}); start a new run`;
+    }
     let logged = carried ? 0 : (messageCount ?? 0);
+    const runTotals = { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens };
     let ending: LoopResult;
-    if (!goal)
-      ending = failed("the goal was deleted", { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens });
+    if (!goal) ending = failed("the goal was deleted", runTotals);
+    else if (unreadable) ending = failed(unreadable, runTotals);
     else {
       try {
         ending = await runLoop({
@@ -211,8 +221,9 @@ export class GoalAgent extends Agent<Env> {
     // Provider error texts end up on the run, its webhook and the API: configured secrets never do.
     const end = ending.error ? { ...ending, error: redactSecrets(this.env, ending.error) } : ending;
     // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
-    if ((await endRun(db, runId, end, end.totals)).notify) await notifyRunEnded(this.env, runId);
-    this.conversation.drop(runId);
+    const { notify } = await endRun(db, runId, end, end.totals);
+    this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
+    if (notify) await notifyRunEnded(this.env, runId);
     // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
     await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
   }
@@ -220,8 +231,9 @@ export class GoalAgent extends Agent<Env> {
   /** A run marked running with no checkpoint to resume from fails with the reason (and its notification). */
   private async failUnresumable(db: Db, runId: string): Promise<void> {
     const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
-    if ((await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null)).notify) await notifyRunEnded(this.env, runId);
-    this.conversation.drop(runId);
+    const { notify } = await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null);
+    this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
+    if (notify) await notifyRunEnded(this.env, runId);
   }
 }
 

@@ -2,7 +2,7 @@
  * Step rows. Steps are inserted with ON CONFLICT DO NOTHING on (run_id, step_no), so replaying a
  * checkpoint after an eviction never duplicates a step row.
  */
-import { and, asc, eq, getTableColumns, gt, inArray, isNull } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, inArray, isNull, notLike, or } from "drizzle-orm";
 import { D1_MAX_BOUND_PARAMS, type Db } from "./client";
 import type { Totals } from "./run-state";
 import { addSpend, monthsAt, type Spent } from "./spend";
@@ -70,7 +70,9 @@ export async function linkSourceSteps(db: Db, runId: string, tools: string[]): P
   const rows = await db
     .select({ toolName: steps.toolName, observation: steps.observation })
     .from(steps)
-    .where(and(eq(steps.runId, runId), isNull(steps.error), inArray(steps.toolName, tools)));
+    // A failed call's observation is "Error: …" (agent/tool-calls.ts). `error` alone does not say: a turn's first
+    // row also carries the model's warning there (e.g. a truncated prompt) while its call succeeded.
+    .where(and(eq(steps.runId, runId), inArray(steps.toolName, tools), or(isNull(steps.error), notLike(steps.observation, "Error: %"))));
   return rows.flatMap((r) => (r.toolName && r.observation ? [{ toolName: r.toolName, observation: r.observation }] : []));
 }
 

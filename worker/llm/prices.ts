@@ -29,7 +29,7 @@ const OPENAI: Record<string, number[]> = {
 
 const DAY_MS = 86_400_000;
 /** OpenRouter's prices per base URL: every model's, from one /models call a day. */
-const listed = new Map<string, { at: number; prices: Promise<Map<string, Price>> }>();
+const listed = new Map<string, { at: number; prices: Map<string, Price> }>();
 
 /** `MODEL_PRICES` parsed and checked; throws naming the variable when it is not `{"<model>": {prompt, completion, cached?}}`. */
 export function modelPrices(env: Env): Record<string, Price> {
@@ -61,21 +61,18 @@ export async function priceOf(env: Env, llm: Pick<LlmProvider, "name" | "model" 
   if (!hit || now - hit.at > DAY_MS) {
     // Per token, as decimal strings: "0.0000004" is $0.40 per million.
     const perM = (s: unknown) => (s === undefined || s === null || s === "" || Number.isNaN(Number(s)) ? undefined : Math.round(Number(s) * 1e12) / 1e6);
-    const prices = (async () => {
-      const map = new Map<string, Price>();
-      for (const m of (await llm.listModels?.(AbortSignal.timeout(30_000))) ?? []) {
-        const prompt = perM(m.pricing?.prompt);
-        const completion = perM(m.pricing?.completion);
-        if (prompt !== undefined && completion !== undefined) map.set(m.id, { prompt, completion, cached: perM(m.pricing?.input_cache_read) });
-      }
-      return map;
-    })();
+    // Fetched by each caller that finds no settled list (a pending fetch is never shared: workerd cancels a
+    // request's I/O when its request ends, which would leave the other waiters hanging); a failure is not kept.
+    const prices = new Map<string, Price>();
+    for (const m of (await llm.listModels?.(AbortSignal.timeout(30_000))) ?? []) {
+      const prompt = perM(m.pricing?.prompt);
+      const completion = perM(m.pricing?.completion);
+      if (prompt !== undefined && completion !== undefined) prices.set(m.id, { prompt, completion, cached: perM(m.pricing?.input_cache_read) });
+    }
     hit = { at: now, prices };
     listed.set(key, hit);
-    // A failed fetch is not kept for a day: the next run asks again.
-    prices.catch(() => listed.delete(key));
   }
-  return (await hit.prices).get(llm.model) ?? null;
+  return hit.prices.get(llm.model) ?? null;
 }
 
 /** Nano-USD of one call: uncached prompt, cached prompt (at the cached price when there is one) and completion. */
