@@ -71,6 +71,7 @@ function benchConfig(dir: string): string {
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^main = "(.*)"$/m, (_, p) => `main = "${join(ROOT, p)}"`)
     .replace(/^migrations_dir = "(.*)"$/m, (_, p) => `migrations_dir = "${join(ROOT, p)}"`)
+    .replace(/^("[^"]+" = )"(\.\/[^"]+)"$/gm, (_, k, p) => `${k}"${join(ROOT, p)}"`) // [alias] targets
     .replace(/\[\[queues\.consumers\]\][\s\S]*?(?=\n\[|$)/g, "");
   const file = join(dir, "wrangler.toml");
   writeFileSync(file, toml);
