@@ -126,7 +126,7 @@ try {
   const s1 = await llmStats(bench, single.key);
   const gaps1 = s1.arrivals.slice(1).map((a, i) => a - s1.responded[i]);
   console.log(
-    `single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${s1.arrivals[0] - t1} ms after the POST (the local queue's batch wait), gaps between LLM calls ${gaps1.join("/")} ms, run ended ${singleMs - (s1.responded.at(-1)! - t1)} ms after the last answer`,
+    `single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${s1.arrivals[0] - t1} ms after the POST, gaps between LLM calls ${gaps1.join("/")} ms, run ended ${singleMs - (s1.responded.at(-1)! - t1)} ms after the last answer`,
   );
 
   const goals: Goal[] = [];
