@@ -109,7 +109,14 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
     } catch {
       return; // already gone
     }
+    // A wrangler whose build failed waits for file changes and may not leave on SIGTERM: the group goes by force.
+    const force = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {}
+    }, 5000);
     await exited;
+    clearTimeout(force);
   };
   const stop = async () => {
     await kill();
