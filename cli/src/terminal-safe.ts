@@ -3,12 +3,13 @@
  * can carry escape sequences (set the window title with OSC 0/2, clear the screen, write the
  * clipboard with OSC 52, ring the bell); printed raw, the terminal would obey them. Every control
  * character except newline and tab becomes visible instead: C0 and DEL as their Unicode control
- * pictures (ESC → ␛, BEL → ␇), C1 (0x80–0x9F) as `\x9b`. JSON output is exact JSON and stays so.
+ * pictures (ESC → ␛, BEL → ␇), C1 (0x80–0x9F) as `\x9b`, bidi overrides as `\u202e`. JSON output is exact JSON and stays so.
  */
 
-// C0 except \t and \n, DEL, C1. A CRLF line end is a line end, not a stray carriage return.
+// C0 except \t and \n, DEL, C1, and the bidirectional overrides and isolates (which reorder what follows them
+// on the line, "Trojan Source"). A CRLF line end is a line end, not a stray carriage return.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const CONTROL = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 // What the printer itself emits: SGR colour codes from picocolors (and nothing else).
 // eslint-disable-next-line no-control-regex
 const OWN_SGR = /\x1b\[[0-9;]*m/g;
@@ -18,6 +19,7 @@ function picture(ch: string): string {
   const code = ch.charCodeAt(0);
   if (code < 0x20) return String.fromCharCode(0x2400 + code);
   if (code === 0x7f) return "\u2421";
+  if (code > 0xff) return `\\u${code.toString(16)}`;
   return `\\x${code.toString(16)}`;
 }
 

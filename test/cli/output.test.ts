@@ -91,6 +91,8 @@ describe("terminal safety", () => {
     expect(visible("a\x1b]0;title\x07b\x1b[2J\r\nc\td\x7f\u009b31m\x00")).toBe("a␛]0;title␇b␛[2J\nc\td␡\\x9b31m␀");
     expect(visible("over\rwrite")).toBe("over␍write");
     expect(visible("plain text, é ☕")).toBe("plain text, é ☕");
+    // Bidi overrides and isolates would reorder the rest of the line ("Trojan Source").
+    expect(visible("user\u202etxt.exe\u2066x\u2069")).toBe("user\\u202etxt.exe\\u2066x\\u2069");
   });
 
   it("the printer's own colours pass its gate; any other sequence in a line is shown, not obeyed", () => {
