@@ -1,5 +1,5 @@
 /** Durability and control: eviction mid-run, idempotent acceptance, the queue consumer and DLQ, cancel, the SSE stream. */
-import { abortAllDurableObjects, createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { describe, expect, it, vi } from "vitest";
@@ -62,6 +62,22 @@ describe("durable runs", () => {
     ]);
     // Turns 1 and 2 were not replayed: only the interrupted turn 3 was asked again.
     expect((await llmStats(key)).requests).toBe(5);
+  });
+
+  it("fails a resumed run whose stored conversation is missing with that reason, instead of leaving it running", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [remember("kept"), { ...remember("never"), delayMs: 15_000, delayTimes: 1 }, finish("not reached")],
+    });
+    await vi.waitFor(async () => expect((await stepsOf(run.id)).length).toBe(1), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 5_000, interval: 50 });
+    await abortAllDurableObjects();
+    // The agent's own storage loses the run's messages (the checkpoint still names them).
+    const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(goal.id));
+    await runInDurableObject(stub, (_agent, state: DurableObjectState) => void state.storage.sql.exec("DELETE FROM run_messages"));
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    const ended = await waitForRunEnd(run.id);
+    expect(ended.status).toBe("failed");
+    expect(ended.error).toContain("the run's checkpoint could not be read");
   });
 
   it("survives a second eviction during a resumed run without starting over or repeating tools", async () => {
