@@ -1,6 +1,13 @@
 /** Helpers for agent tests: script the fake LLM, start runs the way a user does, wait for their end. */
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
+import { type Checkpoint, runLoop } from "../../worker/agent/run-loop";
+import { dbFor } from "../../worker/db/client";
+import { getGoal } from "../../worker/db/goals";
+import { insertRun } from "../../worker/db/runs";
+import { providerFor } from "../../worker/llm/provider";
+import { finishTool } from "../../worker/tools/finish.tool";
+import type { Tool } from "../../worker/tools/tool";
 import type { FakeScript } from "../fakes/llm";
 import { api, createGoal } from "./api";
 
@@ -49,4 +56,42 @@ export async function waitForRunEnd(runId: string, timeout = 20_000) {
 
 export async function stepsOf(runId: string) {
   return (await api.get(`/runs/${runId}/steps?limit=500`)).body.items as any[];
+}
+
+export type DirectLoopOptions = {
+  tools?: Tool[];
+  now?: () => number;
+  /** Bindings over the test bindings for this run. */
+  env?: Record<string, string>;
+  onCheckpoint?: (cp: Checkpoint) => void;
+  /** Runs after the goal exists, before the loop reads it (seeding its usage, say). */
+  beforeStart?: (goalId: string) => Promise<unknown>;
+  /** The script key's prefix. */
+  name?: string;
+};
+
+/**
+ * Runs the loop directly (no Durable Object, no queue) on a new goal scripted with `s`; the goal's objective
+ * (default "Loop test") gets the script's marker.
+ */
+export async function runLoopDirectly(s: FakeScript, goalBody: Record<string, unknown> = {}, opts: DirectLoopOptions = {}) {
+  const { key, marker } = await script(s, opts.name);
+  const created = await createGoal({ ...goalBody, objective: `${goalBody.objective ?? "Loop test"} ${marker}` });
+  await opts.beforeStart?.(created.id);
+  const db = dbFor(env.DB);
+  const goal = (await getGoal(db, created.id))!;
+  const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
+  const e = { ...env, ...opts.env };
+  const result = await runLoop({
+    env: e,
+    db,
+    goal,
+    run,
+    llm: providerFor(e, goal),
+    tools: opts.tools ?? [finishTool()],
+    signal: new AbortController().signal,
+    checkpoint: (cp) => opts.onCheckpoint?.(cp),
+    now: opts.now,
+  });
+  return { result, key, goalId: goal.id as string, runId: run.id };
 }

@@ -2,45 +2,33 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { runLoop, type Checkpoint } from "../../worker/agent/run-loop";
-import { dbFor } from "../../worker/db/client";
-import { getGoal } from "../../worker/db/goals";
-import { insertRun } from "../../worker/db/runs";
-import { providerFor } from "../../worker/llm/provider";
+import type { Checkpoint } from "../../worker/agent/run-loop";
 import { clearValidationCache, validateLlm } from "../../worker/llm/validate";
 import { finishTool } from "../../worker/tools/finish.tool";
 import { defineTool } from "../../worker/tools/tool";
-import { api, call, createGoal } from "./api";
-import { llmStats, script, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { api, call } from "./api";
+import { llmStats, runLoopDirectly, type script, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 
-const db = dbFor(env.DB);
-
-/** Runs the loop directly (no Durable Object) on a new goal scripted with `s`. */
+/** Runs the loop directly on a new goal scripted with `s`; with `now`, the clock jumps a minute after the second checkpoint. */
 async function loopFor(
   s: Parameters<typeof script>[0],
   params: Record<string, unknown>,
   opts: { tools?: any[]; now?: () => number; objective?: string; onCheckpoint?: (cp: Checkpoint) => void } = {},
 ) {
-  const { key, marker } = await script(s);
-  const created = await createGoal({ objective: `${opts.objective ?? "Budget test"} ${marker}`, params });
-  const goal = (await getGoal(db, created.id))!;
-  const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
   let checkpoints = 0;
-  const result = await runLoop({
-    env,
-    db,
-    goal,
-    run,
-    llm: providerFor(env, goal),
-    tools: opts.tools ?? [finishTool()],
-    signal: new AbortController().signal,
-    checkpoint: (cp) => {
-      checkpoints++;
-      opts.onCheckpoint?.(cp);
+  const { result, key, runId } = await runLoopDirectly(
+    s,
+    { objective: opts.objective ?? "Budget test", params },
+    {
+      tools: opts.tools,
+      onCheckpoint: (cp) => {
+        checkpoints++;
+        opts.onCheckpoint?.(cp);
+      },
+      now: opts.now && (() => opts.now!() + (checkpoints >= 2 ? 60_000 : 0)),
     },
-    now: opts.now && (() => opts.now!() + (checkpoints >= 2 ? 60_000 : 0)),
-  });
-  return { result, key, runId: run.id };
+  );
+  return { result, key, runId };
 }
 
 describe("tool-calling validation", () => {

@@ -9,7 +9,7 @@ import { costNanos, priceOf } from "../../worker/llm/prices";
 import { providerFor } from "../../worker/llm/provider";
 import { finishTool } from "../../worker/tools/finish.tool";
 import type { FakeScript } from "../fakes/llm";
-import { llmStats, script, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, runLoopDirectly, script, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { api, createGoal } from "./api";
 
 const db = dbFor(env.DB);
@@ -25,24 +25,8 @@ async function runScripted(s: FakeScript, goal: Record<string, unknown> = {}) {
 }
 
 /** Runs the loop directly (no Durable Object) with `envOver` over the test bindings. */
-async function loopWith(s: FakeScript, params: Record<string, unknown>, envOver: Record<string, string>) {
-  const { marker } = await script(s, "usage-loop");
-  const created = await createGoal({ objective: `Usage loop ${marker}`, params });
-  const goal = (await getGoal(db, created.id))!;
-  const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
-  const e = { ...env, ...envOver };
-  const result = await runLoop({
-    env: e,
-    db,
-    goal,
-    run,
-    llm: providerFor(e, goal),
-    tools: [finishTool()],
-    signal: new AbortController().signal,
-    checkpoint: () => {},
-  });
-  return { result, runId: run.id };
-}
+const loopWith = (s: FakeScript, params: Record<string, unknown>, envOver: Record<string, string>) =>
+  runLoopDirectly(s, { objective: "Usage loop", params }, { env: envOver, name: "usage-loop" });
 
 // Two turns with usage the fake reports: a finish call, reached after one tool call.
 const twoTurns = (): FakeScript => ({
@@ -199,32 +183,13 @@ describe("monthly budgets", () => {
     );
 
   /** Runs the loop directly on a new goal at a controlled clock. */
-  async function loopAt(
+  const loopAt = (
     s: FakeScript,
     goalBody: Record<string, unknown>,
     now: number,
     envOver: Record<string, string> = {},
     seedWith?: (goalId: string) => Promise<unknown>,
-  ) {
-    const { key, marker } = await script(s, "budget-loop");
-    const created = await createGoal({ ...goalBody, objective: `Budget loop ${marker}` });
-    await seedWith?.(created.id);
-    const goal = (await getGoal(db, created.id))!;
-    const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
-    const e = { ...env, ...envOver };
-    const result = await runLoop({
-      env: e,
-      db,
-      goal,
-      run,
-      llm: providerFor(e, goal),
-      tools: [finishTool()],
-      signal: new AbortController().signal,
-      checkpoint: () => {},
-      now: () => now,
-    });
-    return { result, key, goalId: goal.id as string };
-  }
+  ) => runLoopDirectly(s, { ...goalBody, objective: "Budget loop" }, { env: envOver, now: () => now, beforeStart: seedWith, name: "budget-loop" });
 
   it("skips a run of a goal over its monthly budget with the reason, no LLM request, and one usage.budget_reached webhook", async () => {
     const { key, marker } = await script({ turns: [{ text: "should never be asked" }] }, "over");
