@@ -56,11 +56,9 @@ console.log(`logged in${who.email ? ` as ${who.email}` : ""}`);
 
 // 2. The queues.
 step(`queues: ${queues.join(", ")}`);
-const listed = wrangler(["queues", "list"]).out;
+// Asked one by one (`info`), not found in a list: `queues list` and `d1 list` are paged on large accounts.
 for (const q of queues) {
-  // Whole names only: "async-agent-runs" is a prefix of "async-agent-runs-dlq".
-  const exists = new RegExp(`(^|[\\s│|])${q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}([\\s│|]|$)`, "m").test(listed);
-  if (exists) console.log(`${q}: exists`);
+  if (wrangler(["queues", "info", q], { allowFail: true }).ok) console.log(`${q}: exists`);
   else {
     wrangler(["queues", "create", q]);
     console.log(`${q}: created`);
@@ -68,8 +66,7 @@ for (const q of queues) {
 }
 
 // 3. Database, migrations, deploy.
-const databases = json(wrangler(["d1", "list", "--json"]).out) ?? [];
-const firstDeploy = !databases.some((d) => d.name === databaseName);
+const firstDeploy = !wrangler(["d1", "info", databaseName, "--json"], { allowFail: true }).ok;
 const migrate = () => {
   step(`D1 migrations (${databaseName})`);
   wrangler(["d1", "migrations", "apply", DB, "--remote"], { show: true });

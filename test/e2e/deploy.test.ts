@@ -24,12 +24,12 @@ let code = 0;
 if (args[0] === "whoami") {
   if (s.loggedIn) console.log(JSON.stringify({ loggedIn: true, email: "dev@example.com" }));
   else { console.error(JSON.stringify({ loggedIn: false })); code = 1; }
-} else if (cmd === "queues list") {
-  console.log("┌──────┬───────────┐\\n│ id │ name │\\n" + s.queues.map((q) => "│ 1 │ " + q + " │").join("\\n") + "\\n└──────┘");
+} else if (cmd === "queues info") {
+  if (s.queues.includes(args[2])) console.log("Queue Name: " + args[2]); else { console.error("Queue \\"" + args[2] + "\\" does not exist."); code = 1; }
 } else if (cmd === "queues create") {
   s.queues.push(args[2]); console.log("Created queue " + args[2]);
-} else if (cmd === "d1 list") {
-  console.log(JSON.stringify(s.databases.map((name) => ({ uuid: "u-" + name, name }))));
+} else if (cmd === "d1 info") {
+  if (s.databases.includes(args[2])) console.log(JSON.stringify({ uuid: "u-" + args[2], name: args[2] })); else { console.error("Couldn't find DB with name '" + args[2] + "'"); code = 1; }
 } else if (cmd === "d1 migrations") {
   if (!s.databases.includes("async-agent")) { console.error("Couldn't find a D1 DB named 'async-agent'"); code = 1; }
   else { s.migrated = true; console.log("Migrations applied"); }
@@ -77,10 +77,11 @@ describe("npm run deploy's script against a stand-in wrangler", () => {
     const s = read();
     expect(s.calls).toEqual([
       "whoami --json",
-      "queues list",
+      "queues info async-agent-runs",
       "queues create async-agent-runs",
+      "queues info async-agent-runs-dlq",
       "queues create async-agent-runs-dlq",
-      "d1 list --json",
+      "d1 info async-agent --json",
       "deploy",
       "d1 migrations apply DB --remote",
       "secret list",
@@ -95,7 +96,15 @@ describe("npm run deploy's script against a stand-in wrangler", () => {
     writeFileSync(state, JSON.stringify({ ...s0, calls: [], secrets: ["API_TOKEN", "OPENAI_API_KEY"] }));
     const r = deploy();
     expect(r.status, r.out).toBe(0);
-    expect(read().calls).toEqual(["whoami --json", "queues list", "d1 list --json", "d1 migrations apply DB --remote", "deploy", "secret list"]);
+    expect(read().calls).toEqual([
+      "whoami --json",
+      "queues info async-agent-runs",
+      "queues info async-agent-runs-dlq",
+      "d1 info async-agent --json",
+      "d1 migrations apply DB --remote",
+      "deploy",
+      "secret list",
+    ]);
     expect(r.out).toContain("API_TOKEN is set");
     expect(r.out).not.toContain("secret put");
     expect(r.out).toContain("✓ deployed to https://async-agent.tester.workers.dev");
