@@ -53,6 +53,7 @@ export function runRow(r: NewRun, now = Date.now()): RunRow {
     deliveryId: r.deliveryId ?? null,
     deliveryEvent: r.deliveryEvent ?? null,
     attempts: r.attempts ?? 0,
+    plan: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { GoalParams } from "../domain/schemas";
 import { sqlList } from "./sql";
-import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, OUTPUT_KINDS, RUN_STATUSES, TRIGGERS } from "../domain/vocabulary";
+import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, OUTPUT_KINDS, PLAN_ITEM_STATUSES, RUN_STATUSES, TRIGGERS, WAIT_KINDS, WAIT_OUTCOMES } from "../domain/vocabulary";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -84,6 +84,8 @@ export const runs = sqliteTable(
     deliveryEvent: text("delivery_event"),
     /** How many times the run was put on the RUNS queue (dispatch = 1, each reaper re-enqueue adds one). */
     attempts: integer("attempts").notNull().default(0),
+    /** The run's latest plan (the `update_plan` tool): what `GET /runs/:id` shows as `plan`. */
+    plan: text("plan", { mode: "json" }).$type<RunPlan>(),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },
@@ -103,6 +105,50 @@ export const runs = sqliteTable(
     index("runs_started_at").on(t.startedAt),
   ],
 );
+
+/** The run's plan as the model last set it (tools/update-plan.tool.ts). */
+export type RunPlan = { items: { title: string; status: (typeof PLAN_ITEM_STATUSES)[number] }[]; note?: string; updatedAt: number };
+
+/**
+ * What a run waits for, one row per tool call that needs a person (an approval, or an `ask_user`
+ * question), and how it was settled. The id is derived from the run and the step number, so a run
+ * resumed after a crash asks for the same call again without a second row. `outcome` is written once,
+ * by a conditional UPDATE: of two concurrent decisions exactly one wins.
+ */
+export const waits = sqliteTable(
+  "waits",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    stepNo: integer("step_no").notNull(),
+    kind: text("kind", { enum: WAIT_KINDS }).notNull(),
+    /** The call waiting for approval (its tool and validated input), or the question and its choices. */
+    tool: text("tool"),
+    input: text("input", { mode: "json" }).$type<unknown>(),
+    question: text("question"),
+    choices: text("choices", { mode: "json" }).$type<string[]>(),
+    askedAt: integer("asked_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    outcome: text("outcome", { enum: WAIT_OUTCOMES }),
+    /** The person's note (approval) or answer (question). */
+    response: text("response"),
+    /** How it was decided: `api`, `link` (one-click) or `expiry`. */
+    decidedVia: text("decided_via"),
+    decidedAt: integer("decided_at"),
+    /** Set by the one sender of the run.waiting webhook and email (at most once per wait). */
+    noticeAt: integer("notice_at"),
+  },
+  (t) => [
+    index("waits_run").on(t.runId, t.stepNo),
+    // The scheduler's tick looks for undecided waits past their expiry.
+    index("waits_open_expiry")
+      .on(t.expiresAt)
+      .where(sql`outcome IS NULL`),
+  ],
+);
+export type WaitRow = typeof waits.$inferSelect;
 
 export const steps = sqliteTable(
   "steps",

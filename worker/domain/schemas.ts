@@ -5,7 +5,15 @@
  */
 import { z } from "zod";
 import { cronError, isTimeZone } from "./next-fire";
-import { DEFAULT_STEP_BUDGET, DEFAULT_TRIGGER_RATE_PER_MINUTE, FETCH_POLICIES, OVERLAP_POLICIES, PROVIDERS } from "./vocabulary";
+import {
+  DEFAULT_STEP_BUDGET,
+  DEFAULT_TRIGGER_RATE_PER_MINUTE,
+  DEFAULT_WAIT_SECONDS,
+  FETCH_POLICIES,
+  MAX_WAIT_SECONDS,
+  OVERLAP_POLICIES,
+  PROVIDERS,
+} from "./vocabulary";
 
 export const Timestamp = z.iso.datetime().describe("ISO 8601 UTC");
 
@@ -57,6 +65,17 @@ export const GoalParams = z
       .max(10_000)
       .optional()
       .describe(`Inbound webhook deliveries accepted per minute; beyond it a 429 with Retry-After (default ${DEFAULT_TRIGGER_RATE_PER_MINUTE})`),
+    requireApproval: z
+      .array(ToolName)
+      .max(50)
+      .optional()
+      .describe("Tools whose calls wait for a person's yes (POST /runs/:id/approval) before they run"),
+    approvalTimeoutSeconds: z
+      .int()
+      .min(60)
+      .max(MAX_WAIT_SECONDS)
+      .optional()
+      .describe(`How long a run waits for an approval or an answer; then the call counts as denied (default ${DEFAULT_WAIT_SECONDS})`),
     constraints: z.string().max(4000).optional().describe("Extra instructions for the agent"),
     allowedDomains: z
       .array(Domain)

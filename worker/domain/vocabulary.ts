@@ -8,11 +8,14 @@
 export const GOAL_STATUSES = ["active", "paused", "archived"] as const;
 export type GoalStatus = (typeof GOAL_STATUSES)[number];
 
-export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "skipped"] as const;
+export const RUN_STATUSES = ["pending", "running", "waiting", "completed", "failed", "cancelled", "skipped"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** A run not over yet: waiting for its agent (`pending`) or executing in it (`running`). */
-export const ACTIVE_RUN_STATUSES = ["pending", "running"] as const satisfies readonly RunStatus[];
+/**
+ * A run not over yet: waiting for its agent (`pending`), executing in it (`running`), or waiting for a
+ * person's decision or answer (`waiting`: no agent holds it meanwhile). All three count for the overlap policies.
+ */
+export const ACTIVE_RUN_STATUSES = ["pending", "running", "waiting"] as const satisfies readonly RunStatus[];
 /** A run that is over. `skipped` never ran (overlap policy); the other three ended by running. */
 export const TERMINAL_RUN_STATUSES = ["completed", "failed", "cancelled", "skipped"] as const satisfies readonly RunStatus[];
 /** How a run that ran ends: these owe their goal's webhook a notification. */
@@ -60,6 +63,21 @@ export const FETCH_POLICIES = ["provenance", "any"] as const;
 /** How GET /usage groups runs: per calendar day (UTC or `tz`), per goal, per model. */
 export const USAGE_GROUPS = ["day", "goal", "model"] as const;
 
+/** What a waiting run waits for: a yes or no for a tool call (`params.requireApproval`), or an answer to `ask_user`. */
+export const WAIT_KINDS = ["approval", "question"] as const;
+export type WaitKind = (typeof WAIT_KINDS)[number];
+/** How a wait was settled: a person approved, denied or answered, or nobody did before it expired. */
+export const WAIT_OUTCOMES = ["approved", "denied", "answered", "expired"] as const;
+export type WaitOutcome = (typeof WAIT_OUTCOMES)[number];
+export const APPROVAL_DECISIONS = ["approve", "deny"] as const;
+/** How long a wait lasts when the goal does not say (params.approvalTimeoutSeconds), and at most. */
+export const DEFAULT_WAIT_SECONDS = 24 * 3600;
+export const MAX_WAIT_SECONDS = 7 * 24 * 3600;
+/** The built-in tools of a person in the loop: ask a question (opt-in), and keep a visible plan. */
+export const ASK_USER_TOOL = "ask_user";
+export const UPDATE_PLAN_TOOL = "update_plan";
+export const PLAN_ITEM_STATUSES = ["pending", "in_progress", "done", "skipped"] as const;
+
 /** Agent steps per run when the goal does not say (params.stepBudget). */
 export const DEFAULT_STEP_BUDGET = 20;
 
@@ -73,6 +91,11 @@ export type ToolState = (typeof TOOL_STATES)[number];
  */
 export const RUN_STARTED_EVENT = "run.started";
 export const STEP_EVENT = "step";
+/** The run waits for a person (data: the run, with `waitingFor`), and goes on once decided (`run.resumed`). */
+export const RUN_WAITING_EVENT = "run.waiting";
+export const RUN_RESUMED_EVENT = "run.resumed";
+/** The run's plan changed (data: the plan). */
+export const PLAN_EVENT = "plan";
 export const RUN_END_EVENTS = ["run.completed", "run.failed", "run.cancelled"] as const;
 export type RunEndEvent = (typeof RUN_END_EVENTS)[number];
 /** The end event of a finished run; a skipped run never ran, which reads best as cancelled. */
