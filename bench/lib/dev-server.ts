@@ -28,8 +28,12 @@ export type DevServer = LocalD1 & {
    * a local benchmark can show.
    */
   workerdCpuSeconds: () => number;
-  /** Stops wrangler and keeps the state, so it can still be queried. */
-  kill: () => Promise<void>;
+  /**
+   * Stops wrangler and keeps the state, so it can still be queried or started again (`persistDir` option).
+   * SIGTERM (the default) lets wrangler shut down; SIGKILL takes the whole process group down at once, as a
+   * crash or a power cut would.
+   */
+  kill: (signal?: "SIGTERM" | "SIGKILL") => Promise<void>;
   /** Stops wrangler and removes the state. */
   stop: () => Promise<void>;
 };
@@ -42,6 +46,8 @@ export type DevServerOptions = {
   beforeStart?: (d1: LocalD1) => void;
   /** More `wrangler dev` arguments. */
   args?: string[];
+  /** Start on this existing state (a restart after `kill`) instead of a fresh throwaway directory. */
+  persistDir?: string;
 };
 
 export async function freePort(): Promise<number> {
@@ -62,7 +68,7 @@ function wrangler(args: string[]): string {
 }
 
 export async function startDevServer(vars: Record<string, string>, opts: DevServerOptions = {}): Promise<DevServer> {
-  const persistDir = mkdtempSync(join(tmpdir(), "async-agent-dev-"));
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), "async-agent-dev-"));
   const envFile = join(persistDir, "dev.vars");
   writeFileSync(
     envFile,
@@ -101,11 +107,11 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const kill = async () => {
-    if (child.exitCode !== null) return;
+  const kill = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     try {
-      process.kill(-child.pid!, "SIGTERM");
+      process.kill(-child.pid!, signal);
     } catch {
       return; // already gone
     }

@@ -5,8 +5,8 @@
  *
  * Scripting, safe for parallel test files: a test POSTs `/__scripts {key, script}` and puts
  * `[script:<key>]` in the goal's objective. The reply is chosen by turn number (assistant messages in
- * the request + 1), so a retry or a resumed run gets the same reply; faults (429/401/5xx) and delays
- * are injected per turn by attempt number. `/__stats/<key>` returns what the fake saw.
+ * the request + 1), so a retry or a resumed run gets the same reply; faults (429/401/5xx, a dropped
+ * connection, a response that never comes) and delays are injected per turn by attempt number. `/__stats/<key>` returns what the fake saw.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, serve, type Fake } from "./http.ts";
@@ -23,7 +23,9 @@ export type FakeReply = {
   /** Ollama: write the tool calls as JSON text in `content` (what local models do). */
   leak?: boolean;
   /** Fail the first attempts of this turn: one entry per attempt. */
-  faults?: { status: number; retryAfter?: number }[];
+  faults?: FakeFault[];
+  /** OpenAI-compatible: answer 200 with `choices: []` (a provider's empty reply). */
+  emptyChoices?: boolean;
   delayMs?: number;
   /** Only the first N attempts are delayed (default: all). */
   delayTimes?: number;
@@ -32,6 +34,11 @@ export type FakeReply = {
   /** OpenAI-compatible: report this usage (cost tests); default: prompt = request chars / 4, completion 20. */
   usage?: { prompt: number; completion: number; cached?: number; reasoning?: number };
 };
+/**
+ * One failed attempt: an HTTP error (with Retry-After), the connection dropped before any answer
+ * (`drop`), or no answer at all until the client gives up (`hang`).
+ */
+export type FakeFault = { status: number; retryAfter?: number } | { drop: true } | { hang: true };
 export type FakeScript = { turns: FakeReply[]; then?: FakeReply; closing?: FakeReply };
 
 type Stats = {
@@ -69,10 +76,7 @@ function scriptKeyOf(body: ChatBody): string | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Decides the reply (or fault) for a chat request; shared by every protocol. */
-async function plan(
-  body: ChatBody,
-  req: IncomingMessage,
-): Promise<{ fault?: { status: number; retryAfter?: number }; reply: FakeReply; turn: number; key: string | null }> {
+async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: FakeFault; reply: FakeReply; turn: number; key: string | null }> {
   const key = scriptKeyOf(body);
   const turn = body.messages.filter((m) => m.role === "assistant").length + 1;
   // A closing turn: no tools offered, or tools declared with tool_choice "none".
@@ -126,6 +130,9 @@ async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse
     return sendJson(res, 401, { error: { message: wrongKeyMessage(req.headers.authorization), type: "invalid_request_error", code: "invalid_api_key" } });
   const body = JSON.parse(raw) as ChatBody;
   const { fault, reply, turn, key } = await plan(body, req);
+  if (fault && "drop" in fault) return void req.socket.destroy();
+  // The request stays open until the client gives up (or the fake closes its connections).
+  if (fault && "hang" in fault) return;
   if (fault) {
     const headers: Record<string, string> = fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
     return sendJson(res, fault.status, { error: { message: `scripted ${fault.status}`, type: "fake", code: String(fault.status) } }, headers);
@@ -139,6 +146,10 @@ async function openAiChat(req: IncomingMessage, raw: string, res: ServerResponse
     ...(u.cached !== undefined ? { prompt_tokens_details: { cached_tokens: u.cached } } : {}),
     ...(u.reasoning !== undefined ? { completion_tokens_details: { reasoning_tokens: u.reasoning } } : {}),
   };
+  if (reply.emptyChoices) {
+    sendJson(res, 200, { id: `chatcmpl-${turn}`, object: "chat.completion", created: 0, model: body.model, choices: [], usage });
+    return void done(key);
+  }
   const finish = toolCalls.length ? "tool_calls" : "stop";
   const content = toolCalls.length ? (reply.text ?? null) : (reply.text ?? "Done.");
   if (!body.stream) {
@@ -181,6 +192,8 @@ async function ollama(req: IncomingMessage, raw: string, res: ServerResponse, pa
   const body = JSON.parse(raw) as ChatBody & { options?: { num_ctx?: number } };
   const { fault, reply, key } = await plan(body, req);
   if (key) stats.get(key)!.headers.at(-1)!["x-num-ctx"] = String(body.options?.num_ctx ?? "");
+  if (fault && "drop" in fault) return void req.socket.destroy();
+  if (fault && "hang" in fault) return;
   if (fault) return sendJson(res, fault.status, { error: `scripted ${fault.status}` });
   const calls = (reply.toolCalls ?? []).map((c) => ({ function: { name: c.name, arguments: c.arguments } }));
   const content = reply.leak

@@ -1,10 +1,12 @@
 /**
- * A small web: article pages and the research pages they link to, a ~1 MB page, JSON/text/markdown/RSS/binary resources, and redirects
+ * A small web: article pages and the research pages they link to, a ~1 MB page, JSON/text/markdown/RSS/binary resources, slow
+ * pages, one that never finishes, a 2 GB body generated as it is read, and redirects
  * (to a page, to a cloud metadata address, in a loop, to /echo on this or another origin with any 3xx
  * status). Other fakes link here via `pagesUrl()`.
  */
 import { articleHtml, largeHtml } from "./html-corpus";
 import { echoRequest, echoUrl } from "./echo";
+import type { ServerResponse } from "node:http";
 import { serve, type Fake } from "./http";
 
 let port = 0;
@@ -16,6 +18,26 @@ const LARGE = largeHtml(1024 * 1024);
 export const TERMINAL_ESCAPES =
   "Headline\x1b]0;pwned-title\x07 here\n\x1b[2J\x1b[Hscreen cleared\n\x1b]52;c;cHduZWQ=\x07clipboard\n\u009b31mC1 red\x7f\x1b[0m done";
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
+
+/**
+ * A body of `size` bytes announced by Content-Length and generated as the client reads it (backpressure), so a
+ * 2 GB response costs nothing unless someone downloads it all. Stops when the client goes away.
+ */
+function serveLazily(res: ServerResponse, size: number) {
+  const chunk = Buffer.alloc(64 * 1024, "a");
+  let sent = 0;
+  res.writeHead(200, { "content-type": "text/plain", "content-length": String(size) });
+  const pump = () => {
+    while (sent < size && !res.destroyed) {
+      const n = Math.min(chunk.length, size - sent);
+      sent += n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on("close", () => (sent = size));
+  pump();
+}
 
 export async function startPages(): Promise<Fake> {
   const fake = await serve((req, reqBody, res) => {
@@ -54,6 +76,17 @@ export async function startPages(): Promise<Fake> {
     if (p === "/redirect/cross-and-back") return send(302, "text/plain", "", { location: `${echoUrl()}/redirect/back` });
     if (p === "/echo") return echoRequest("pages", req, reqBody, res);
     if (p === "/slow") return void setTimeout(() => send(200, "text/plain", "late"), 5_000).unref();
+    // A page that takes as long as asked (restart tests kill the Worker while a tool waits on it).
+    if ((m = p.match(/^\/slow\/(\d+)$/))) {
+      const ms = Number(m[1]);
+      return void setTimeout(() => send(200, "text/plain", `late by ${ms} ms`), ms).unref();
+    }
+    // A page that never finishes: headers and a first line, then nothing until the client gives up.
+    if (p === "/never-ends") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      return void res.write("<html><body><p>This page never finishes loading");
+    }
+    if (p === "/two-gigabytes") return serveLazily(res, 2 * 1024 ** 3);
     if (p === "/echo-ua") return send(200, "text/plain", `ua=${req.headers["user-agent"] ?? ""}`);
     if ((m = p.match(/^\/status\/(\d+)$/))) return send(Number(m[1]), "text/plain", `status ${m[1]}`);
     return send(404, "text/html", "<h1>Not found</h1>");

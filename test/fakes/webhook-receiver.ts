@@ -1,7 +1,7 @@
 /**
  * A webhook receiver that verifies Standard Webhooks signatures the way a real one would (HMAC-SHA256
  * of "id.timestamp.body" keyed with the whsec_ secret, constant-time compare, 5-minute tolerance).
- * POST /hooks/<key>: keys starting "flaky" fail the first 2 attempts of each webhook-id with 503,
+ * POST /hooks/<key>: keys starting "flaky" fail the first 2 attempts of each webhook-id with 503, "error-once" the first with 500,
  * "down" always 500, "gone" 410. GET /hooks/<key> lists every attempt it saw (for assertions).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -38,6 +38,7 @@ export function startWebhookReceiver(): Promise<Fake> {
     const tries = list.filter((a) => a.webhookId === webhookId).length;
     let status = verified ? 204 : 401;
     if (verified && key.startsWith("flaky") && tries < 2) status = 503;
+    if (verified && key.startsWith("error-once") && tries < 1) status = 500;
     if (verified && key.startsWith("down")) status = 500;
     if (verified && key.startsWith("gone")) status = 410;
     let parsed: unknown = body;
