@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { GoalParams } from "../domain/schemas";
 import { sqlList } from "./sql";
-import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, OUTPUT_KINDS, PLAN_ITEM_STATUSES, RUN_STATUSES, TRIGGERS, WAIT_KINDS, WAIT_OUTCOMES } from "../domain/vocabulary";
+import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, MCP_SERVER_STATES, OUTPUT_KINDS, PLAN_ITEM_STATUSES, RUN_STATUSES, TRIGGERS, WAIT_KINDS, WAIT_OUTCOMES } from "../domain/vocabulary";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -271,6 +271,29 @@ export const usageMonths = sqliteTable(
   (t) => [primaryKey({ columns: [t.scope, t.month] })],
 );
 
+/** A tool of a registered MCP server, as listed: `name` is what the model sees (`<server>__<tool>`), `tool` the server's own name. */
+export type McpToolRecord = { name: string; tool: string; description: string; inputSchema: Record<string, unknown> };
+
+/**
+ * Registered MCP servers (tools/mcp-*.ts): the URL, the header values encrypted with MCP_SECRETS_KEY
+ * (AES-GCM, lib/secret-box.ts; never returned by any route) beside their names in clear, and the tools of
+ * the last listing that worked. `refreshedAt`: that listing; `checkedAt`: the last attempt, failed or not.
+ */
+export const mcpServers = sqliteTable("mcp_servers", {
+  name: text("name").primaryKey(),
+  url: text("url").notNull(),
+  headerNames: text("header_names", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  headersSealed: text("headers_sealed"),
+  status: text("status", { enum: MCP_SERVER_STATES }).notNull(),
+  lastError: text("last_error"),
+  tools: text("tools", { mode: "json" }).$type<McpToolRecord[]>().notNull().default(sql`'[]'`),
+  serverInfo: text("server_info", { mode: "json" }).$type<{ name: string; version: string }>(),
+  refreshedAt: integer("refreshed_at"),
+  checkedAt: integer("checked_at").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
 export type GoalRow = typeof goals.$inferSelect;
 export type RunRow = typeof runs.$inferSelect;
 export type StepRow = typeof steps.$inferSelect;
@@ -278,3 +301,4 @@ export type OutputRow = typeof outputs.$inferSelect;
 export type MemoryRow = typeof memories.$inferSelect;
 export type TriggerRow = typeof goalTriggers.$inferSelect;
 export type UsageMonthRow = typeof usageMonths.$inferSelect;
+export type McpServerRow = typeof mcpServers.$inferSelect;

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { cronError, isTimeZone } from "./next-fire";
+import { MCP_SERVER_NAME, TOOL_PATTERN } from "./tool-names";
 import {
   DEFAULT_STEP_BUDGET,
   DEFAULT_TRIGGER_RATE_PER_MINUTE,
@@ -46,14 +47,27 @@ export type Schedule = z.infer<typeof Schedule>;
 
 export const Overlap = z.enum(OVERLAP_POLICIES).describe("When a fire time comes while a run of the goal is still going: skip it, queue it, or allow both");
 
-export const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "expected a tool name such as web_search");
+export const ToolName = z
+  .string()
+  .regex(TOOL_PATTERN, "expected a tool name such as web_search, or an MCP server's tool as <server>__<tool> or <server>__* (at most 64 characters)");
+
+export const McpServerName = z.string().regex(MCP_SERVER_NAME, "expected 1-32 characters a-z, 0-9 and -");
 
 export const GoalParams = z
   .object({
     stepBudget: z.int().min(1).max(200).optional().describe(`Max agent steps per run (default ${DEFAULT_STEP_BUDGET})`),
     tokenBudget: z.int().min(1000).max(10_000_000).optional().describe("Max LLM tokens per run"),
     timeBudgetSeconds: z.int().min(10).max(86_400).optional().describe("Max wall-clock seconds per run"),
-    allowedTools: z.array(ToolName).max(50).optional().describe("Tools the agent may use (default: all configured)"),
+    allowedTools: z
+      .array(ToolName)
+      .max(50)
+      .optional()
+      .describe("Tools the agent may use (default: all configured, and every tool of its mcpServers); <server>__* covers an MCP server's tools"),
+    mcpServers: z
+      .array(McpServerName)
+      .max(20)
+      .optional()
+      .describe("Registered MCP servers (POST /mcp-servers) whose tools the agent gets, as <server>__<tool>"),
     provider: z.enum(PROVIDERS).optional().describe("LLM provider override"),
     model: z.string().min(1).max(200).optional().describe("LLM model override"),
     overlap: Overlap.optional(),

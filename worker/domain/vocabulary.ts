@@ -103,3 +103,9 @@ export const endEventOf = (s: RunStatus): RunEndEvent => (s === "completed" ? "r
 
 /** The webhook event of a goal whose monthly budget (or the instance's) is used up: once per goal and month. */
 export const BUDGET_REACHED_EVENT = "usage.budget_reached";
+
+/** A registered MCP server: its last connection and tool listing worked (`ready`), or failed (`error`, with the reason; the tools from the last listing that worked stay). */
+export const MCP_SERVER_STATES = ["ready", "error"] as const;
+export type McpServerState = (typeof MCP_SERVER_STATES)[number];
+/** A run refreshes an MCP server's tool list when it is older than this (a refresh by hand: POST /mcp-servers/:name/refresh). */
+export const MCP_REFRESH_MINUTES = 10;

@@ -83,9 +83,14 @@ function secretsOf(env: Env): string[] {
   return values;
 }
 
-export function redactSecrets(env: Env, text: string): string {
+/**
+ * `text` without the env's secrets, nor the `extra` values (an MCP server's header values, say: secrets that
+ * live in D1, not in the env), in any of the forms above. Values shorter than 6 characters are left alone.
+ */
+export function redactSecrets(env: Env, text: string, extra: readonly string[] = []): string {
   let out = text;
-  for (const value of secretsOf(env)) {
+  const values = extra.length ? [...secretsOf(env), ...extra.filter((v) => v.length >= 6)] : secretsOf(env);
+  for (const value of values) {
     for (const form of formsOf(value)) if (out.includes(form)) out = out.split(form).join(REDACTED);
     // A masked form needs a mask: most texts have none, and then no secret needs the scan.
     if (HAS_MASK.test(out)) out = removeMasked(out, value);
