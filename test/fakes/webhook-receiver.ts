@@ -9,7 +9,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { TEST_WEBHOOK_SECRET } from "../bindings";
 import { sendJson, serve, type Fake } from "./http";
 
-export type Attempt = { webhookId: string; timestamp: number; verified: boolean; status: number; body: unknown };
+/** `raw` and `headers` (the webhook-* ones) as received, so a test can verify them again with a library. */
+export type Attempt = { webhookId: string; timestamp: number; verified: boolean; status: number; body: unknown; raw: string; headers: Record<string, string> };
 
 export function verifyStandardWebhook(secret: string, headers: IncomingHttpHeaders, body: string, now = Date.now()): boolean {
   const id = headers["webhook-id"];
@@ -47,7 +48,8 @@ export function startWebhookReceiver(): Promise<Fake> {
     } catch {
       /* keep the raw text */
     }
-    list.push({ webhookId, timestamp: Number(req.headers["webhook-timestamp"]), verified, status, body: parsed });
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("webhook-"))) as Record<string, string>;
+    list.push({ webhookId, timestamp: Number(req.headers["webhook-timestamp"]), verified, status, body: parsed, raw: body, headers });
     seen.set(key, list);
     res.writeHead(status);
     res.end();

@@ -1,0 +1,262 @@
+/**
+ * Scenario 2, restart mid-run: runs of five shapes are in flight when the whole `wrangler dev` process group is
+ * SIGKILLed — inside a slow LLM response, inside a slow tool call, between quick steps, inside a turn of parallel
+ * calls, and just after run-now (its queue message still in memory) — and wrangler dev starts again on the same
+ * `--persist-to` state. Every run must end `completed` with its steps numbered 1..n in the scripted order, and
+ * every side effect must have happened exactly once where a user observes it: one file each, one webhook-id per
+ * send at the receiver, one email at the provider, one run per goal.
+ *
+ * What brings runs back: an interrupted fiber is found by the Durable Object's alarm (the agents SDK's
+ * keep-alive heartbeat, every 30 s), so a run resumes within about a minute of the restart; a run whose queue
+ * message died with the process (Miniflare keeps queue messages in memory) is re-sent by the reaper once it has
+ * been pending for RUN_HEARTBEAT_TIMEOUT_SECONDS, which the cron tick runs. Here the cron is fired every 10 s
+ * (Cloudflare fires it every minute) and the timeout is 45 s, to keep the suite short.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { percentile } from "../../bench/lib/dev-server.ts";
+import type { FakeReply } from "../fakes/llm.ts";
+import { contiguous, deliveries, emailsSent, hookUrl, repeated, stepsOf } from "./lib/effects.ts";
+import { record } from "./lib/report.ts";
+import { ENDED, fakeUrl, poll, scriptLlm, startSystem, suiteVars, type System } from "./lib/system.ts";
+
+const HEARTBEAT_TIMEOUT_S = 45;
+/** From the restart to every run of the round ended: alarm (≤ 30 s) + reaper (45 s + a tick) + the rest of the work. */
+const ROUND_DEADLINE_MS = 240_000;
+
+type Call = { name: string; arguments: Record<string, unknown> };
+type Shape = { kind: string; turns: FakeReply[]; objectiveExtra?: string; startLate?: boolean };
+
+/** The scripted runs of one round; `t` makes paths, subjects and hook keys unique per trial. */
+function shapes(t: (i: number) => string): Shape[] {
+  const pages = fakeUrl("pages");
+  const file = (i: number, n = "") => ({ name: "write_file", arguments: { path: `reports/${t(i)}${n}.md`, content: `# ${t(i)}${n}\n` } });
+  const hook = (i: number): Call => ({ name: "send_webhook", arguments: { payload: { trial: t(i) } } });
+  const email = (i: number): Call => ({ name: "send_email", arguments: { to: "team@example.com", subject: t(i), body_markdown: `Report ${t(i)}` } });
+  const finish: Call = { name: "finish", arguments: { summary: "Done." } };
+  const slowLlm = (i: number): Shape => ({
+    kind: "inside a slow LLM response",
+    turns: [{ toolCalls: [file(i)] }, { toolCalls: [hook(i)], delayMs: 20_000, delayTimes: 1 }, { toolCalls: [email(i)] }, { toolCalls: [finish] }],
+  });
+  const slowTool = (i: number): Shape => ({
+    kind: "inside a slow tool call",
+    objectiveExtra: `${pages}/slow/20000`,
+    turns: [
+      { toolCalls: [file(i)] },
+      { toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/slow/20000` } }] },
+      { toolCalls: [hook(i)] },
+      { toolCalls: [email(i)] },
+      { toolCalls: [finish] },
+    ],
+  });
+  const quickSteps = (i: number, delayMs: number): Shape => ({
+    kind: "between quick steps",
+    turns: [file(i, "-a"), { name: "remember", arguments: { content: `seen ${t(i)}` } }, file(i, "-b"), hook(i), email(i), finish].map((c) => ({
+      toolCalls: [c],
+      delayMs,
+    })),
+  });
+  const parallel = (i: number): Shape => ({
+    kind: "inside a turn of parallel calls",
+    objectiveExtra: `${pages}/slow/15000`,
+    turns: [
+      { toolCalls: [file(i, "-a"), file(i, "-b"), hook(i), { name: "fetch_page", arguments: { url: `${pages}/slow/15000` } }] },
+      { toolCalls: [email(i)] },
+      { toolCalls: [finish] },
+    ],
+  });
+  const justStarted = (i: number): Shape => ({
+    kind: "just after run-now",
+    startLate: true,
+    turns: [{ toolCalls: [file(i)] }, { toolCalls: [hook(i), email(i)] }, { toolCalls: [finish] }],
+  });
+  return [
+    slowLlm(0),
+    slowLlm(1),
+    slowTool(2),
+    slowTool(3),
+    quickSteps(4, 800),
+    quickSteps(5, 1200),
+    quickSteps(6, 1600),
+    parallel(7),
+    parallel(8),
+    justStarted(9),
+    justStarted(10),
+    justStarted(11),
+  ];
+}
+
+type Trial = { name: string; shape: Shape; goalId: string; runId: string; hookKey: string; expected: string[]; endedBeforeKill: boolean };
+type Outcome = { trial: Trial; status: string; error: string | null; problems: string[]; recoveredMs: number | null };
+
+describe("scenario 2: restart mid-run", () => {
+  let sys: System;
+  let ticker: NodeJS.Timeout | undefined;
+  const outcomes: Outcome[] = [];
+  const recoveries: number[] = [];
+  const atKill = { pending: 0, running: 0 };
+  let notTrials = 0;
+
+  beforeAll(async () => {
+    sys = await startSystem(suiteVars({ RUN_HEARTBEAT_TIMEOUT_SECONDS: String(HEARTBEAT_TIMEOUT_S) }));
+    // The cron, as `npm run dev` fires it (more often here): each tick runs the reaper. Failures while the
+    // server is down are expected and ignored.
+    ticker = setInterval(() => {
+      fetch(`${sys.url()}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}&time=${Date.now()}`, { signal: AbortSignal.timeout(8000) }).catch(
+        () => {},
+      );
+    }, 10_000);
+  });
+
+  afterAll(async () => {
+    clearInterval(ticker);
+    await sys?.stop();
+    const by = (f: (o: Outcome) => boolean) => outcomes.filter(f).length;
+    const sorted = [...recoveries].sort((a, b) => a - b);
+    record({
+      scenario: "2 restart mid-run (SIGKILL of the process group)",
+      trials: outcomes.length,
+      passed: by((o) => o.status === "completed" && !o.problems.length),
+      lost: by((o) => ["failed", "cancelled", "skipped"].includes(o.status) || o.problems.some((p) => p.startsWith("lost"))),
+      duplicated: by((o) => o.problems.some((p) => p.startsWith("duplicated"))),
+      stuck: by((o) => !ENDED.includes(o.status)),
+      figures: [
+        `at the kill ${atKill.running} running, ${atKill.pending} pending`,
+        sorted.length ? `progress after restart p50 ${(percentile(sorted, 50) / 1000).toFixed(0)} s, max ${(sorted.at(-1)! / 1000).toFixed(0)} s` : "",
+        notTrials ? `${notTrials} runs ended before the kill (not counted)` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
+    });
+  });
+
+  async function startTrials(round: number, late: boolean): Promise<Trial[]> {
+    const list = shapes((i) => `r${round}-t${i}-${Date.now().toString(36)}`).filter((s) => !!s.startLate === late);
+    return Promise.all(
+      list.map(async (shape, i) => {
+        const name = `round ${round} ${shape.kind} #${i}`;
+        const hookKey = `restart-${round}-${late ? "late" : "early"}-${i}-${Date.now().toString(36)}`;
+        const { marker } = await scriptLlm("restart", { turns: shape.turns });
+        const goal = await sys.api("/goals", { body: { objective: `Restart trial ${shape.objectiveExtra ?? ""} ${marker}`, webhookUrl: hookUrl(hookKey) } });
+        expect(goal.status, JSON.stringify(goal.body)).toBe(201);
+        const run = await sys.api(`/goals/${goal.body.id}/run`, { method: "POST" });
+        expect(run.status).toBe(202);
+        const expected = shape.turns.flatMap((r) => (r.toolCalls ?? []).map((c) => c.name));
+        return { name, shape, goalId: goal.body.id, runId: run.body.id, hookKey, expected, endedBeforeKill: false };
+      }),
+    );
+  }
+
+  async function runsNow(): Promise<Map<string, { status: string; stepsExecuted: number }>> {
+    const res = await sys.api("/runs?limit=100");
+    return new Map((res.body.items as { id: string; status: string; stepsExecuted: number }[]).map((r) => [r.id, r]));
+  }
+
+  /** Everything a user could observe about one trial's run, checked against its script. */
+  async function judge(trial: Trial, status: string, error: string | null, recoveredMs: number | null): Promise<Outcome> {
+    const problems: string[] = [];
+    const steps = await stepsOf(sys, trial.runId);
+    if (!contiguous(steps)) problems.push(`duplicated/lost steps: numbers ${steps.map((s) => s.stepNo).join(",")}`);
+    const names = steps.map((s) => s.toolName);
+    if (status === "completed" && names.join() !== trial.expected.join())
+      problems.push(`lost/duplicated steps: ${names.join()} (expected ${trial.expected.join()})`);
+    const files = (await sys.api(`/goals/${trial.goalId}/files`)).body.items.map((f: { path: string }) => f.path);
+    const expectedFiles = trial.shape.turns.flatMap((r) =>
+      (r.toolCalls ?? []).filter((c) => c.name === "write_file").map((c) => (c.arguments as { path: string }).path),
+    );
+    if (status === "completed" && [...files].sort().join() !== [...expectedFiles].sort().join())
+      problems.push(`lost files: ${files} (expected ${expectedFiles})`);
+    const outputs = (await sys.api(`/runs/${trial.runId}/outputs`)).body.items as {
+      kind: string;
+      path: string | null;
+      payload: { webhookId?: string } | null;
+    }[];
+    const fileOutputs = repeated(outputs.filter((o) => o.kind === "file").map((o) => o.path));
+    if (fileOutputs.length) problems.push(`duplicated file outputs: ${fileOutputs}`);
+    const seen = await deliveries(trial.hookKey);
+    if (seen.some((d) => !d.libraryVerified)) problems.push("a webhook delivery failed Standard Webhooks verification");
+    const ids = [...new Set(seen.map((d) => d.webhookId))];
+    const sendSteps = steps.filter((s) => s.toolName === "send_webhook").map((s) => `msg_${trial.runId}_${s.stepNo}`);
+    const expectedIds = [...sendSteps, `msg_${trial.runId}_ended`];
+    if (ids.length > expectedIds.length || ids.some((id) => !expectedIds.includes(id)))
+      problems.push(`duplicated webhooks: ids ${ids} (expected ${expectedIds})`);
+    if (status === "completed" && ids.length < expectedIds.length) problems.push(`lost webhooks: ids ${ids} (expected ${expectedIds})`);
+    const subject = (trial.shape.turns.flatMap((r) => r.toolCalls ?? []).find((c) => c.name === "send_email")!.arguments as { subject: string }).subject;
+    const mails = (await emailsSent()).filter((m) => m.subject === subject).length;
+    if (mails > 1) problems.push(`duplicated emails: ${mails}`);
+    if (status === "completed" && mails === 0) problems.push("lost email");
+    const runs = (await sys.api(`/runs?goalId=${trial.goalId}`)).body.items.length;
+    if (runs !== 1) problems.push(`duplicated runs: ${runs}`);
+    return { trial, status, error, problems, recoveredMs };
+  }
+
+  async function round(round: number, killAfterMs: number, kills: number) {
+    const early = await startTrials(round, false);
+    // In position: every early run has started working (a step written or its first LLM call under way).
+    await poll(
+      async () => {
+        const now = await runsNow();
+        return early.every((t) => now.get(t.runId)?.status === "running") ? true : undefined;
+      },
+      { ms: 60_000, what: `round ${round}'s runs to start` },
+    );
+    await new Promise((r) => setTimeout(r, killAfterMs));
+    const late = await startTrials(round, true);
+    const trials = [...early, ...late];
+    const before = await runsNow();
+    for (const t of trials) t.endedBeforeKill = ENDED.includes(before.get(t.runId)?.status ?? "");
+    let up = 0;
+    for (let k = 0; k < kills; k++) {
+      if (k > 0) await new Promise((r) => setTimeout(r, 8_000)); // the second kill lands while runs are being recovered
+      await sys.restart("SIGKILL");
+      up = Date.now();
+    }
+    // Until every run has ended (or the deadline): note when each made its first progress after the restart.
+    const progressAt = new Map<string, number>();
+    const last = new Map<string, { status: string; stepsExecuted: number }>();
+    const deadline = up + ROUND_DEADLINE_MS;
+    for (let i = 0; i < ROUND_DEADLINE_MS / 1000 && Date.now() < deadline; i++) {
+      const now = await runsNow().catch(() => null);
+      if (now) {
+        for (const t of trials) {
+          const r = now.get(t.runId);
+          if (!r) continue;
+          const b = before.get(t.runId);
+          if (!progressAt.has(t.runId) && !t.endedBeforeKill && (r.stepsExecuted > (b?.stepsExecuted ?? 0) || ENDED.includes(r.status)))
+            progressAt.set(t.runId, Date.now() - up);
+          last.set(t.runId, r);
+        }
+        if (trials.every((t) => ENDED.includes(last.get(t.runId)?.status ?? ""))) break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    for (const t of trials) {
+      // A run that was over before the kill proves nothing about restarts: it is not counted as a trial.
+      if (t.endedBeforeKill) {
+        notTrials++;
+        continue;
+      }
+      atKill[before.get(t.runId)?.status === "pending" ? "pending" : "running"]++;
+      const r = (await sys.api(`/runs/${t.runId}`)).body;
+      const rec = progressAt.get(t.runId) ?? null;
+      if (rec !== null) recoveries.push(rec);
+      outcomes.push(await judge(t, r.status, r.error ?? null, rec));
+    }
+    const failures = outcomes.filter((o) => o.trial.name.startsWith(`round ${round} `) && (o.status !== "completed" || o.problems.length));
+    expect(
+      failures.map((o) => `${o.trial.name} (${o.trial.runId}): ${o.status}${o.error ? ` (${o.error})` : ""} ${o.problems.join("; ")}`),
+      "every run completes once, with every side effect once",
+    ).toEqual([]);
+  }
+
+  it("round 1: one kill a second after the runs started; 12 runs in five shapes all complete, nothing lost or duplicated", async () => {
+    await round(1, 1_000, 1);
+  }, 400_000);
+
+  it("round 2: two kills (4 s in, and again 8 s after the restart, during recovery); 12 more runs all complete once", async () => {
+    await round(2, 4_000, 2);
+  }, 400_000);
+
+  it("counted at least 20 runs that were unfinished when the process group was killed", () => {
+    expect(outcomes.length).toBeGreaterThanOrEqual(20);
+  });
+});
