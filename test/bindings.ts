@@ -9,6 +9,8 @@ export const TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLFSX2yzP/7
 // The agent runtime: every provider points at the fake LLM (test/fakes/llm.ts).
 export const TEST_OPENAI_KEY = "sk-fake-openai";
 export const TEST_ACCESS = { id: "access-client.id", secret: "access-secret-value" };
+// MCP servers' header values are sealed with this (base64 of 32 bytes); the fake MCP servers' control URL.
+export const TEST_MCP_SECRETS_KEY = "2mbgGO8eZ6fNQy3Y4TsmKm8mVvB4mZsM0Wn3ChJ8cDI=";
 
 export function testBindings(ports: Record<string, number>): Record<string, string> {
   const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
@@ -41,5 +43,7 @@ export function testBindings(ports: Record<string, number>): Record<string, stri
     CF_ACCESS_CLIENT_ID: TEST_ACCESS.id,
     CF_ACCESS_CLIENT_SECRET: TEST_ACCESS.secret,
     TEST_LLM_URL: url("llm"),
+    MCP_SECRETS_KEY: TEST_MCP_SECRETS_KEY,
+    TEST_MCP_URL: url("mcp"),
   };
 }

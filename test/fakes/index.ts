@@ -2,6 +2,7 @@
 import { startEcho } from "./echo";
 import type { Fake } from "./http";
 import { startLlm } from "./llm";
+import { startMcp } from "./mcp";
 import { startPages } from "./pages";
 import { startResend } from "./resend";
 import { startBrave, startSearxng, startTavily } from "./search";
@@ -16,6 +17,7 @@ const FAKES: Record<string, () => Promise<Fake>> = {
   webhooks: startWebhookReceiver,
   resend: startResend,
   echo: startEcho,
+  mcp: startMcp,
 };
 
 export async function startFakes(): Promise<{ ports: Record<string, number>; close: () => Promise<void> }> {

@@ -7,6 +7,8 @@ declare global {
       /** Base URLs of the page fake and the webhook receiver fake (tools tests). */
       TEST_PAGES_URL: string;
       TEST_WEBHOOK_RECEIVER_URL: string;
+      /** The control URL of the fake MCP servers (test/fakes/mcp.ts). */
+      TEST_MCP_URL: string;
     }
   }
 }

@@ -12,6 +12,7 @@ import { providerFor } from "../llm/provider";
 import { redactSecrets } from "../lib/redact";
 import { notifyRunEnded } from "../notify/run-ended";
 import { toolsFor } from "../tools/registry";
+import { type McpToolbox, mcpToolsFor } from "../tools/mcp-tools";
 import type { Message } from "../llm/types";
 import { ConversationLog } from "./conversation-log";
 import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
@@ -179,14 +180,17 @@ export class GoalAgent extends Agent<Env> {
     if (!goal) ending = failed("the goal was deleted", runTotals);
     else if (unreadable) ending = failed(unreadable, runTotals);
     else {
+      let mcp: McpToolbox | null = null;
       try {
+        // The goal's MCP servers' tools (a listing refreshed first when stale); each connects on its first call.
+        mcp = await mcpToolsFor(db, env, goal);
         ending = await runLoop({
           env,
           db,
           goal,
           run,
           llm: providerFor(env, goal),
-          tools: toolsFor(goal, env),
+          tools: [...toolsFor(goal, env), ...mcp.tools],
           signal: AbortSignal.any([ctx.signal, ctl.signal]),
           resumeFrom: last,
           memories,
@@ -209,6 +213,8 @@ export class GoalAgent extends Agent<Env> {
           promptTokens: last?.promptTokens ?? 0,
           completionTokens: last?.completionTokens ?? 0,
         });
+      } finally {
+        await mcp?.close();
       }
     }
     // The ending alone is enough to record it again after a crash: no conversation in this stash.

@@ -59,13 +59,15 @@ async function withTimeout(p: Promise<ToolOutput>, signal: AbortSignal): Promise
 
 export async function runToolCall(call: ToolCall, tools: Map<string, Tool>, ctx: Omit<ToolContext, "signal">, runSignal: AbortSignal): Promise<CallResult> {
   const started = Date.now();
-  // Whatever a tool says reaches the model, D1 and the API: configured secrets never do.
+  // Whatever a tool says reaches the model, D1 and the API: configured secrets never do, nor the values
+  // any of the run's tools holds (an MCP server's header values), whichever tool's result shows them.
+  const secrets = [...tools.values()].flatMap((t) => t.secrets ?? []);
   const done = (r: Omit<CallResult, "call" | "durationMs">): CallResult => ({
     call,
     durationMs: Date.now() - started,
     ...r,
-    observation: redactSecrets(ctx.env, r.observation),
-    error: r.error === null ? null : redactSecrets(ctx.env, r.error),
+    observation: redactSecrets(ctx.env, r.observation, secrets),
+    error: r.error === null ? null : redactSecrets(ctx.env, r.error, secrets),
   });
   const tool = tools.get(call.name);
   if (!tool) {

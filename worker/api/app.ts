@@ -17,6 +17,7 @@ import { hooks } from "./routes/hooks";
 import { runs } from "./routes/runs";
 import { runLive } from "./routes/run-live";
 import { llm } from "./routes/llm";
+import { mcpServers } from "./routes/mcp-servers";
 import { tools } from "./routes/tools";
 import { triggers } from "./routes/triggers";
 import { usage } from "./routes/usage";
@@ -35,6 +36,7 @@ api.route("/llm", llm);
 api.route("/goals", files);
 api.route("/goals", triggers);
 api.route("/tools", tools);
+api.route("/mcp-servers", mcpServers);
 api.route("/usage", usage);
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {

@@ -4,10 +4,11 @@
  * types. Plain `zod` and domain/ only (no Worker imports) so the CLI can bundle this file.
  */
 import { z } from "zod";
-import { GoalParams, Schedule, TimeZone, Timestamp } from "../domain/schemas";
+import { GoalParams, McpServerName, Schedule, TimeZone, Timestamp } from "../domain/schemas";
 import {
   END_REASONS,
   GOAL_STATUSES,
+  MCP_SERVER_STATES,
   OUTPUT_KINDS,
   PROVIDERS,
   RUN_INPUT_MAX_BYTES,
@@ -209,6 +210,7 @@ export const ToolInfo = z
           "working in part (e.g. emails recorded, not sent; the search endpoint not answering), still offered to the model",
       ),
     reason: z.string().optional().describe("Unless ready: why, naming the variable to set"),
+    source: z.string().optional().describe('"builtin", or "mcp:<server>" for a registered MCP server\'s tool (named <server>__<tool>)'),
   })
   .meta({ id: "ToolInfo" });
 export type ToolInfo = z.infer<typeof ToolInfo>;
@@ -283,3 +285,76 @@ export const Usage = z
   .object({ from: Timestamp, to: Timestamp, groupBy: z.enum(USAGE_GROUPS), items: z.array(UsageSums.extend({ key: z.string() })), totals: UsageSums })
   .meta({ id: "Usage" });
 export type Usage = z.infer<typeof Usage>;
+
+/** An MCP server's URL: http(s), stored as its WHATWG serialisation; the egress guard's checks come on top (api/routes/mcp-servers.ts). */
+const McpUrl = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine((url) => !/[\p{Cc}\s]/u.test(url), "must not contain control characters or whitespace")
+  .pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }))
+  .transform((url) => new URL(url).href)
+  .pipe(z.string().max(2048))
+  .meta({ format: "uri" });
+/** Headers the MCP transport sets itself: a registration may not replace them. */
+const MANAGED_HEADERS = ["accept", "content-type", "content-length", "host", "mcp-session-id", "mcp-protocol-version", "last-event-id", "user-agent"];
+const McpHeaders = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, "expected an HTTP header name"),
+    z
+      .string()
+      .min(1)
+      .max(4096)
+      .regex(/^[^\r\n\0]*$/, "a header value may not contain line breaks"),
+  )
+  .superRefine((h, ctx) => {
+    const names = Object.keys(h);
+    if (names.length > 20) ctx.addIssue({ code: "custom", message: "at most 20 headers" });
+    for (const n of names)
+      if (MANAGED_HEADERS.includes(n.toLowerCase()))
+        ctx.addIssue({ code: "custom", path: [n], message: `the MCP transport sets this header itself (${MANAGED_HEADERS.join(", ")})` });
+  })
+  .describe("Sent with every request to the server (e.g. Authorization: Bearer …). Stored encrypted; never shown again");
+
+export const CreateMcpServer = z
+  .object({
+    name: McpServerName.describe("How goals name it (params.mcpServers) and the prefix of its tools: <name>__<tool>"),
+    url: McpUrl.describe("The server's Streamable HTTP endpoint, e.g. https://mcp.example.com/mcp"),
+    headers: McpHeaders.optional(),
+  })
+  .strict()
+  .meta({ id: "CreateMcpServer" });
+export type CreateMcpServer = z.infer<typeof CreateMcpServer>;
+
+export const UpdateMcpServer = z
+  .object({
+    url: McpUrl.optional(),
+    headers: McpHeaders.nullable().optional().describe("Replaces every header; null removes them all"),
+  })
+  .strict()
+  .meta({ id: "UpdateMcpServer" });
+export type UpdateMcpServer = z.infer<typeof UpdateMcpServer>;
+
+export const McpToolInfo = z.object({
+  name: z.string().describe("As the model sees it: <server>__<tool>, shortened with a hash suffix when over 64 characters"),
+  tool: z.string().describe("The server's own name for it"),
+  description: z.string(),
+  inputSchema: z.record(z.string(), z.unknown()),
+});
+
+export const McpServerInfo = z
+  .object({
+    name: z.string(),
+    url: z.string(),
+    headerNames: z.array(z.string()).describe("The names of the headers sent; their values are never shown"),
+    status: z.enum(MCP_SERVER_STATES).describe("ready: the last listing worked; error: it failed (lastError), the tools of the last good one stay"),
+    lastError: z.string().nullable(),
+    tools: z.array(McpToolInfo),
+    serverInfo: z.object({ name: z.string(), version: z.string() }).nullable().describe("What the server said it is"),
+    refreshedAt: Timestamp.nullable().describe("The last listing that worked"),
+    checkedAt: Timestamp.describe("The last attempt"),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: "McpServer" });
+export type McpServerInfo = z.infer<typeof McpServerInfo>;

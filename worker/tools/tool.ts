@@ -36,6 +36,13 @@ export type Tool<I extends z.ZodType = z.ZodType> = {
   /** Per-call timeout; the loop's default applies when absent. */
   timeoutMs?: number;
   /**
+   * The JSON Schema the model is shown, when the tool's own schema is JSON Schema rather than zod (an MCP
+   * server's tool): `input` then validates against it, and this is sent as it came.
+   */
+  parameters?: Record<string, unknown>;
+  /** Values this tool's results must never show (an MCP server's header values): redacted from every observation of the run, like the env's secrets. */
+  secrets?: readonly string[];
+  /**
    * For tools whose results show outside URLs (search results, a page's links): the URLs in a successful
    * result, as stored, that the agent may fetch next. A pure function of the text, so a resumed run
    * rebuilds the same set from its stored steps.
@@ -76,7 +83,7 @@ const specs = new WeakMap<Tool, { type: "function"; function: { name: string; de
 export function toolSpec(tool: Tool) {
   let spec = specs.get(tool);
   if (!spec) {
-    const { $schema: _drop, ...parameters } = z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>;
+    const { $schema: _drop, ...parameters } = tool.parameters ?? (z.toJSONSchema(tool.input, { io: "input" }) as Record<string, unknown>);
     specs.set(tool, (spec = { type: "function" as const, function: { name: tool.name, description: tool.description, parameters } }));
   }
   return spec;

@@ -46,7 +46,7 @@ export const goals = newRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
-      checkGoalInput(c.env, input);
+      await checkGoalInput(c.env, c.var.db, input);
       return c.json(presentGoal(await insertGoal(c.var.db, input)), 201);
     },
   )
@@ -89,7 +89,7 @@ export const goals = newRouter()
     }),
     async (c) => {
       const patch = c.req.valid("json");
-      checkGoalInput(c.env, patch);
+      await checkGoalInput(c.env, c.var.db, patch);
       const goal = await goalOr404(c.var.db, c.req.valid("param").id);
       return c.json(presentGoal(await updateGoal(c.var.db, goal, patch)), 200);
     },

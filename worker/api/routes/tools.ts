@@ -1,5 +1,6 @@
-/** /api/v1/tools: every tool, its argument schema, and its state here (ready, not configured, limited) with the reason. */
+/** /api/v1/tools: every tool (built in, and those of registered MCP servers), its argument schema, and its state here (ready, not configured, limited) with the reason. */
 import { createRoute, z } from "@hono/zod-openapi";
+import { listMcpServers } from "../../db/mcp-servers";
 import { allTools } from "../../tools/registry";
 import { toolSpec, toolStatus } from "../../tools/tool";
 import { errorResponses } from "../common";
@@ -29,6 +30,18 @@ export const tools = newRouter().openapi(
         };
       }),
     );
-    return c.json({ items }, 200);
+    // A registered MCP server's tools, as the model sees them: limited while its last listing failed.
+    const mcp = (await listMcpServers(c.var.db)).flatMap((s) =>
+      s.tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        inputSchema: t.inputSchema,
+        configured: true,
+        state: s.status === "ready" ? ("ready" as const) : ("limited" as const),
+        ...(s.status === "ready" ? {} : { reason: `the last listing of MCP server ${s.name} failed: ${s.lastError}` }),
+        source: `mcp:${s.name}`,
+      })),
+    );
+    return c.json({ items: [...items.map((t) => ({ ...t, source: "builtin" })), ...mcp] }, 200);
   },
 );

@@ -1,0 +1,277 @@
+/**
+ * MCP servers as tool sources, against real MCP servers (the official SDK's server side, test/fakes/mcp.ts)
+ * on 127.0.0.1: the registry routes, header secrecy, goals opting in, and runs calling the servers' tools.
+ */
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { app } from "../../worker/api/app";
+import { TEST_API_TOKEN, TEST_MCP_SECRETS_KEY } from "../bindings";
+import type { McpLogEntry } from "../fakes/mcp";
+import { startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { api } from "./api";
+
+const control = (path: string, init?: RequestInit) => fetch(`${env.TEST_MCP_URL}${path}`, init);
+
+/** Starts a real MCP server (its own port); with `token`, it answers only `Authorization: Bearer <token>`. */
+async function mcpServer(token?: string): Promise<{ id: string; url: string }> {
+  const res = await control("/servers", { method: "POST", body: JSON.stringify({ token }) });
+  expect(res.status).toBe(201);
+  const s = (await res.json()) as { id: string; url: string };
+  return { id: s.id, url: `${s.url}/mcp` };
+}
+const serverLog = async (id: string) => ((await (await control(`/servers/${id}/log`)).json()) as { entries: McpLogEntry[] }).entries;
+const calls = async (id: string) => (await serverLog(id)).filter((e) => e.method === "tools/call");
+
+let seq = 0;
+const uniqueName = (base: string) => `${base}-${++seq}-${Math.random().toString(36).slice(2, 6)}`;
+
+/** Registers a fresh server under a new name; returns its name, id and token. */
+async function registered(withToken = true) {
+  const token = withToken ? `tok-${crypto.randomUUID()}` : undefined;
+  const srv = await mcpServer(token);
+  const name = uniqueName("docs");
+  const res = await api.post("/mcp-servers", { name, url: srv.url, headers: token ? { Authorization: `Bearer ${token}` } : undefined });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { name, token, ...srv, body: res.body };
+}
+
+/** A call to the Worker with bindings that differ from the suite's by `vars`. */
+async function callWith(vars: Record<string, string>, method: string, path: string, body?: unknown) {
+  const res = await app.fetch(
+    new Request(`http://worker/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_API_TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    { ...env, ...vars },
+    createExecutionContext(),
+  );
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe("registering MCP servers", () => {
+  it("registers a server that needs a bearer header: a wrong header fails clearly and leaves nothing; headers never show", async () => {
+    const token = `tok-${crypto.randomUUID()}`;
+    const srv = await mcpServer(token);
+    const name = uniqueName("kb");
+    const wrong = await api.post("/mcp-servers", { name, url: srv.url, headers: { Authorization: "Bearer not-the-token" } });
+    expect(wrong.status).toBe(502);
+    expect(wrong.body.error.code).toBe("bad_gateway");
+    expect(wrong.body.error.message).toMatch(/did not answer as an MCP server: the server refused the request \(HTTP 401\): check the headers/);
+    expect(JSON.stringify(wrong.body)).not.toContain("not-the-token");
+    expect((await api.get(`/mcp-servers/${name}`)).status).toBe(404);
+
+    const ok = await api.post("/mcp-servers", { name, url: srv.url, headers: { Authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({
+      name,
+      url: srv.url,
+      headerNames: ["Authorization"],
+      status: "ready",
+      lastError: null,
+      serverInfo: { name: `fake-mcp-${srv.id}` },
+    });
+    expect(ok.body.tools.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining([`${name}__lookup`, `${name}__fail`, `${name}__whoami`]));
+    const lookup = ok.body.tools.find((t: { tool: string }) => t.tool === "lookup");
+    expect(lookup).toMatchObject({ description: "Look up: Looks up a fact by query", inputSchema: { type: "object", required: ["query"] } });
+
+    // The header value is in no answer: create, get, list, the tools list, the OpenAPI document.
+    const answers = [ok, await api.get(`/mcp-servers/${name}`), await api.get("/mcp-servers"), await api.get("/tools")];
+    for (const a of answers) {
+      expect(a.status).toBe(200 + (a === ok ? 1 : 0));
+      expect(JSON.stringify(a.body)).not.toContain(token);
+    }
+    const tools = (await api.get("/tools")).body.items as { name: string; source: string; state: string }[];
+    expect(tools.find((t) => t.name === `${name}__lookup`)).toMatchObject({ source: `mcp:${name}`, state: "ready" });
+    expect(tools.find((t) => t.name === "web_search")).toMatchObject({ source: "builtin" });
+    // The server saw the header it requires on every request.
+    const log = await serverLog(srv.id);
+    expect(log.filter((e) => e.authorization === `Bearer ${token}`).map((e) => e.method)).toEqual(expect.arrayContaining(["initialize", "tools/list"]));
+  });
+
+  it("refuses what cannot be registered, each with the reason, and writes nothing", async () => {
+    const srv = await mcpServer();
+    const name = uniqueName("x");
+    const notMcp = await api.post("/mcp-servers", { name, url: `${env.TEST_PAGES_URL}/article.html` });
+    expect(notMcp.status).toBe(502);
+    expect(notMcp.body.error.message).toContain("did not answer as an MCP server");
+    const down = await api.post("/mcp-servers", { name, url: "http://127.0.0.1:1/mcp" });
+    expect(down.status).toBe(502);
+    expect(down.body.error.message).toMatch(/network error|connect/i);
+    const badName = await api.post("/mcp-servers", { name: "Bad_Name", url: srv.url });
+    expect(badName.status).toBe(400);
+    expect(badName.body.error.message).toMatch(/^name: /);
+    const managed = await api.post("/mcp-servers", { name, url: srv.url, headers: { "Mcp-Session-Id": "x" } });
+    expect(managed.status).toBe(400);
+    expect(managed.body.error.message).toMatch(/headers.*sets this header itself/);
+    const ftp = await api.post("/mcp-servers", { name, url: "ftp://127.0.0.1/mcp" });
+    expect(ftp.status).toBe(400);
+    expect(ftp.body.error.message).toMatch(/^url: /);
+    expect((await api.get(`/mcp-servers/${name}`)).status).toBe(404);
+
+    // A private address without ALLOW_PRIVATE_NETWORK: refused before anything is sent.
+    const before = (await serverLog(srv.id)).length;
+    const priv = await callWith({ ALLOW_PRIVATE_NETWORK: "false" }, "POST", "/mcp-servers", { name, url: srv.url });
+    expect(priv.status).toBe(400);
+    expect(priv.body.error.message).toMatch(/^url: refused 127\.0\.0\.1: loopback address \(private networks are not reachable\); ALLOW_PRIVATE_NETWORK=true/);
+    expect((await serverLog(srv.id)).length).toBe(before);
+
+    // Headers without MCP_SECRETS_KEY: refused with that reason (without headers it works).
+    const noKey = await callWith({ MCP_SECRETS_KEY: "" }, "POST", "/mcp-servers", { name, url: srv.url, headers: { Authorization: "Bearer abcdef" } });
+    expect(noKey.status).toBe(503);
+    expect(noKey.body.error.message).toMatch(/MCP_SECRETS_KEY is not set.*wrangler secret put MCP_SECRETS_KEY/);
+    expect((await api.get(`/mcp-servers/${name}`)).status).toBe(404);
+    expect((await callWith({ MCP_SECRETS_KEY: "" }, "POST", "/mcp-servers", { name, url: srv.url })).status).toBe(201);
+    const taken = await api.post("/mcp-servers", { name, url: srv.url });
+    expect(taken.status).toBe(409);
+  });
+
+  it("stores the header values encrypted: the row holds neither the value nor its base64, and another key cannot open it", async () => {
+    const s = await registered();
+    const row = await env.DB.prepare("SELECT * FROM mcp_servers WHERE name = ?").bind(s.name).first<Record<string, string>>();
+    const stored = JSON.stringify(row);
+    expect(stored).not.toContain(s.token!);
+    expect(stored).not.toContain(btoa(`Bearer ${s.token}`).slice(0, 20));
+    expect(row!.headers_sealed).toMatch(/^v1\./);
+    const otherKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    expect(otherKey).not.toBe(TEST_MCP_SECRETS_KEY);
+    const refreshed = await callWith({ MCP_SECRETS_KEY: otherKey }, "POST", `/mcp-servers/${s.name}/refresh`);
+    expect(refreshed.status).toBe(502);
+    expect(refreshed.body.error.message).toMatch(/does not open with this MCP_SECRETS_KEY/);
+  });
+
+  it("picks up a tool added on the server after a refresh; PATCH checks new headers first; DELETE removes", async () => {
+    const s = await registered();
+    expect(s.body.tools.map((t: { tool: string }) => t.tool)).not.toContain("summarize");
+    await control(`/servers/${s.id}/tools`, { method: "POST", body: JSON.stringify({ name: "summarize" }) });
+    const refreshed = await api.post(`/mcp-servers/${s.name}/refresh`);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.tools.map((t: { name: string }) => t.name)).toContain(`${s.name}__summarize`);
+    expect(Date.parse(refreshed.body.refreshedAt)).toBeGreaterThanOrEqual(Date.parse(s.body.refreshedAt));
+
+    const bad = await api.patch(`/mcp-servers/${s.name}`, { headers: { Authorization: "Bearer wrong-token-1" } });
+    expect(bad.status).toBe(502);
+    // Nothing changed: the stored headers still work.
+    expect((await api.post(`/mcp-servers/${s.name}/refresh`)).status).toBe(200);
+    const cleared = await api.patch(`/mcp-servers/${s.name}`, { headers: null });
+    expect(cleared.status).toBe(502); // the server requires its token
+    const good = await api.patch(`/mcp-servers/${s.name}`, { headers: { Authorization: `Bearer ${s.token}`, "X-Team": "research" } });
+    expect(good.status).toBe(200);
+    expect(good.body.headerNames).toEqual(["Authorization", "X-Team"]);
+
+    // A server that stopped: the refresh says so and keeps the last tools.
+    await control(`/servers/${s.id}/stop`, { method: "POST" });
+    const gone = await api.post(`/mcp-servers/${s.name}/refresh`);
+    expect(gone.status).toBe(502);
+    const shown = (await api.get(`/mcp-servers/${s.name}`)).body;
+    expect(shown).toMatchObject({ status: "error", lastError: expect.stringMatching(/network error/) });
+    expect(shown.tools.length).toBeGreaterThan(0);
+    expect((await api.get("/tools")).body.items.find((t: { name: string }) => t.name === `${s.name}__lookup`)).toMatchObject({ state: "limited" });
+
+    expect((await api.del(`/mcp-servers/${s.name}`)).status).toBe(204);
+    expect((await api.get(`/mcp-servers/${s.name}`)).status).toBe(404);
+    expect((await api.del(`/mcp-servers/${s.name}`)).status).toBe(404);
+  });
+});
+
+describe("goals opting in to MCP servers", () => {
+  it("refuses unknown server names in mcpServers, allowedTools and requireApproval, naming the field", async () => {
+    const s = await registered(false);
+    const res = await api.post("/goals", {
+      objective: "x",
+      params: { mcpServers: [s.name, "nope"], allowedTools: ["web_search", "ghost__*", `${s.name}__lookup`], requireApproval: ["other__send"] },
+    });
+    expect(res.status).toBe(400);
+    const paths = res.body.error.details.issues.map((i: { path: string }) => i.path);
+    expect(paths).toEqual(["params.mcpServers[1]", "params.allowedTools[1]", "params.requireApproval[0]"]);
+    expect(res.body.error.message).toContain('unknown MCP server "nope"');
+    const malformed = await api.post("/goals", { objective: "x", params: { allowedTools: ["docs__bad name"] } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.message).toMatch(/^params\.allowedTools\.0: expected a tool name/);
+    const ok = await api.post("/goals", { objective: "x", params: { mcpServers: [s.name], allowedTools: ["finish", `${s.name}__*`] } });
+    expect(ok.status).toBe(201);
+  });
+});
+
+describe("runs that use MCP tools", () => {
+  it("calls <server>__lookup: the answer is in the steps as untrusted content, the call in the server's log with its header", async () => {
+    const s = await registered();
+    const { run } = await startScriptedRun(
+      {
+        turns: [
+          { toolCalls: [{ name: `${s.name}__lookup`, arguments: { query: "meaning of life" } }] },
+          { toolCalls: [{ name: `${s.name}__whoami`, arguments: {} }] },
+          { toolCalls: [{ name: `${s.name}__document`, arguments: {} }] },
+          { text: "The answer is 42." },
+        ],
+      },
+      { params: { mcpServers: [s.name] } },
+    );
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "The answer is 42." });
+    const steps = await stepsOf(run.id);
+    expect(steps[0]).toMatchObject({ toolName: `${s.name}__lookup`, error: null });
+    expect(steps[0].observation).toContain('The answer to "meaning of life" is 42');
+    expect(steps[0].observation).toContain('<untrusted_content source="MCP server');
+    expect(steps[0].observation).toContain('structured content: {"query":"meaning of life","answer":42}');
+    // The server echoed the Authorization header: the observation shows it redacted.
+    expect(steps[1].observation).toContain("Authorization: [redacted]");
+    expect(steps[2].observation).toContain("Quarterly memo: revenue up 3%.");
+    expect(steps[2].observation).toContain(`[resource memo://${s.id}/readme (text/plain)]`);
+    const all = JSON.stringify([ended, steps, (await api.get(`/runs/${run.id}`)).body]);
+    expect(all).not.toContain(s.token!);
+
+    const made = await calls(s.id);
+    expect(made.map((c) => c.tool)).toEqual(["lookup", "whoami", "document"]);
+    expect(made[0]).toMatchObject({ arguments: { query: "meaning of life" }, authorization: `Bearer ${s.token}` });
+  });
+
+  it("turns a schema mismatch, an isError result and a vanished tool into observations; the run goes on", async () => {
+    const s = await registered();
+    await control(`/servers/${s.id}/tools/document`, { method: "DELETE" });
+    const { run } = await startScriptedRun(
+      {
+        turns: [
+          { toolCalls: [{ name: `${s.name}__lookup`, arguments: { q: 1 } }] },
+          { toolCalls: [{ name: `${s.name}__fail`, arguments: { reason: "maintenance" } }] },
+          { toolCalls: [{ name: `${s.name}__document`, arguments: {} }] },
+          { text: "Could not finish." },
+        ],
+      },
+      { params: { mcpServers: [s.name], allowedTools: [`${s.name}__*`] } },
+    );
+    const ended = await waitForRunEnd(run.id);
+    expect(ended.status).toBe("completed");
+    const steps = await stepsOf(run.id);
+    expect(steps[0].error).toMatch(new RegExp(`^invalid arguments for ${s.name}__lookup: \\(root\\): `));
+    expect(steps[1].error).toMatch(new RegExp(`^${s.name}__fail failed: the tool reported an error:[\\s\\S]*lookup backend unavailable: maintenance`));
+    expect(steps[2].error).toBe(
+      `${s.name}__document failed: unavailable: MCP server ${s.name} no longer offers the tool "document" (its tool list changed); use another tool`,
+    );
+    // The mismatched arguments were never sent.
+    expect((await calls(s.id)).map((c) => c.tool)).toEqual(["fail", "document"]);
+  });
+
+  it("fails only the calls made while the server is gone when it stops mid-run", async () => {
+    const s = await registered();
+    const { run } = await startScriptedRun(
+      {
+        turns: [
+          { toolCalls: [{ name: `${s.name}__slow`, arguments: { ms: 20_000 } }] },
+          { toolCalls: [{ name: `${s.name}__lookup`, arguments: { query: "still there?" } }] },
+          { text: "The server went away." },
+        ],
+      },
+      { params: { mcpServers: [s.name] } },
+    );
+    // Stop the server while the slow call is in flight.
+    await vi.waitFor(async () => expect((await calls(s.id)).map((c) => c.tool)).toContain("slow"), { timeout: 15_000, interval: 100 });
+    await control(`/servers/${s.id}/stop`, { method: "POST" });
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "The server went away." });
+    const steps = await stepsOf(run.id);
+    expect(steps[0].error).toMatch(new RegExp(`^${s.name}__slow failed: MCP server ${s.name} failed: `));
+    expect(steps[1].error).toMatch(new RegExp(`^${s.name}__lookup failed: MCP server ${s.name} failed: .*network error`));
+  });
+});
