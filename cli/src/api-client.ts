@@ -17,6 +17,8 @@ import type {
   RunGoalRequest,
   Step,
   ToolInfo,
+  CreateMcpServer,
+  McpServerInfo,
   InboundTrigger,
   InboundTriggerWithSecret,
   UpdateGoal,
@@ -152,6 +154,12 @@ export class ApiClient {
 
   usage = (query: Query) => this.api<Usage>("GET", "/usage", { query });
   listTools = () => this.api<{ items: ToolInfo[] }>("GET", "/tools");
+
+  addMcpServer = (body: CreateMcpServer) => this.api<McpServerInfo>("POST", "/mcp-servers", { body });
+  listMcpServers = () => this.api<{ items: McpServerInfo[] }>("GET", "/mcp-servers");
+  getMcpServer = (name: string) => this.api<McpServerInfo>("GET", `/mcp-servers/${this.id(name)}`);
+  refreshMcpServer = (name: string) => this.api<McpServerInfo>("POST", `/mcp-servers/${this.id(name)}/refresh`);
+  removeMcpServer = (name: string) => this.api<void>("DELETE", `/mcp-servers/${this.id(name)}`);
   validateLlm = () => this.api<LlmValidation>("POST", "/llm/validate");
 }
 

@@ -21,6 +21,7 @@ type GoalFlags = {
   monthlyBudget?: number;
   monthlyTokens?: number;
   tools?: string[];
+  mcp?: string[];
   model?: string;
   overlap?: Overlap;
   emailTo?: string[];
@@ -57,7 +58,8 @@ function goalOptions(cmd: Command): Command {
     .option("--step-budget <n>", "max agent steps per run", positiveInt)
     .option("--monthly-budget <usd>", "USD the goal may spend per calendar month (its zone); then its runs are skipped", dollars)
     .option("--monthly-tokens <n>", "tokens the goal may use per calendar month", positiveInt)
-    .option("--tools <names>", "comma-separated tools the agent may use (default: all configured)", list)
+    .option("--tools <names>", "comma-separated tools the agent may use (default: all configured); docs__* = every tool of MCP server docs", list)
+    .option("--mcp <names>", "comma-separated registered MCP servers whose tools the agent gets (async-agent mcp list)", list)
     .option("--model <model>", "LLM model override")
     .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(OVERLAP_POLICIES))
     .option("--email-to <list>", "comma-separated addresses (or @domain) the agent may email; replaces EMAIL_ALLOWED_RECIPIENTS", list)
@@ -75,6 +77,7 @@ function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
   // A list flag replaces the list; an empty one ("") removes it (all tools; EMAIL_ALLOWED_RECIPIENTS; no domain rule).
   const lists = [
     ["allowedTools", f.tools],
+    ["mcpServers", f.mcp],
     ["emailRecipients", f.emailTo],
     ["allowedDomains", f.allowDomains],
     ["deniedDomains", f.denyDomains],
@@ -101,6 +104,7 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
   };
   const listFlag: Record<string, string> = {
     allowedTools: "--tools",
+    mcpServers: "--mcp",
     emailRecipients: "--email-to",
     allowedDomains: "--allow-domains",
     deniedDomains: "--deny-domains",
