@@ -9,7 +9,8 @@ export const TOKEN = "bench-token-0123456789";
 
 export type Bench = { dev: DevServer; llmUrl: string; stop: () => Promise<void> };
 
-export async function startBench(): Promise<Bench> {
+/** `vars`: more bindings for the Worker (bench:mcp adds MCP_SECRETS_KEY). */
+export async function startBench(vars: Record<string, string> = {}): Promise<Bench> {
   const llm = await startLlm();
   const llmUrl = `http://127.0.0.1:${llm.port}`;
   const dev = await startDevServer(
@@ -20,6 +21,7 @@ export async function startBench(): Promise<Bench> {
       OPENAI_MODEL: "gpt-4.1-mini",
       OPENAI_BASE_URL: `${llmUrl}/v1`,
       ALLOW_PRIVATE_NETWORK: "true",
+      ...vars,
       // "log": the Worker's console.log lines (run.timing) reach dev.logs(); a profile wants readable names.
     },
     { logLevel: "log", args: process.env.BENCH_PROFILE ? ["--minify=false"] : [] },

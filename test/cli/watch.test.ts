@@ -31,6 +31,7 @@ const run = (id: string, status: Run["status"], extra: Partial<Run> = {}): Run =
   endReason: null,
   skippedCount: 0,
   delivery: null,
+  plan: null,
   createdAt: iso(0),
   updatedAt: iso(0),
   ...extra,

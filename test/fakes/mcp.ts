@@ -21,6 +21,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { z } from "zod";
 import { sendJson, serve, type Fake } from "./http.ts";
 
+/** One request as the server saw it; `ms`: from its arrival to the end of the answer (the server's own time, bench:mcp). */
 export type McpLogEntry = { at: number; method: string; tool?: string; arguments?: unknown; authorization: string | null; ms?: number };
 
 type Instance = { id: string; server: Server; url: string; token: string | null; extra: Set<string>; removed: Set<string>; log: McpLogEntry[] };
@@ -73,8 +74,8 @@ async function handleMcp(inst: Instance, req: IncomingMessage, res: ServerRespon
   } catch {
     body = undefined;
   }
-  const started = Date.now();
-  const entry: McpLogEntry = { at: started, method: body?.method ?? req.method ?? "?", authorization };
+  const started = performance.now();
+  const entry: McpLogEntry = { at: Date.now(), method: body?.method ?? req.method ?? "?", authorization };
   if (body?.method === "tools/call") Object.assign(entry, { tool: body.params?.name, arguments: body.params?.arguments });
   inst.log.push(entry);
   if (inst.token && authorization !== `Bearer ${inst.token}`) return sendJson(res, 401, { error: "unauthorized" }, { "www-authenticate": "Bearer" });
@@ -82,7 +83,7 @@ async function handleMcp(inst: Instance, req: IncomingMessage, res: ServerRespon
   const server = mcpServerFor(inst, authorization);
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on("close", () => {
-    entry.ms = Date.now() - started;
+    entry.ms = performance.now() - started;
     void transport.close();
     void server.close();
   });

@@ -93,5 +93,7 @@ export async function runLoopDirectly(s: FakeScript, goalBody: Record<string, un
     checkpoint: (cp) => opts.onCheckpoint?.(cp),
     now: opts.now,
   });
+  // These runs have no person in the loop: a run that waits is a test's mistake.
+  if (result.status === "waiting") throw new Error(`run ${run.id} waits for a person (${result.wait.kind})`);
   return { result, key, goalId: goal.id as string, runId: run.id };
 }

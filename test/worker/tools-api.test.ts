@@ -20,7 +20,20 @@ describe("GET /api/v1/tools", () => {
     const res = await api.get("/tools");
     expect(res.status).toBe(200);
     const names = res.body.items.map((t: { name: string }) => t.name);
-    expect(names).toEqual(["web_search", "fetch_page", "write_file", "read_file", "list_files", "send_webhook", "send_email", "remember", "recall", "finish"]);
+    expect(names).toEqual([
+      "web_search",
+      "fetch_page",
+      "write_file",
+      "read_file",
+      "list_files",
+      "send_webhook",
+      "send_email",
+      "remember",
+      "recall",
+      "update_plan",
+      "ask_user",
+      "finish",
+    ]);
     const fetchPage = res.body.items.find((t: { name: string }) => t.name === "fetch_page");
     expect(fetchPage.inputSchema).toMatchObject({ type: "object", properties: { url: { type: "string" }, offset: { type: "integer" } }, required: ["url"] });
     expect(res.body.items.every((t: { configured: boolean }) => t.configured)).toBe(true);

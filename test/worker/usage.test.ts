@@ -290,7 +290,18 @@ describe("monthly budgets", () => {
     const goal = (await getGoal(db, created.id))!;
     const loop = async () => {
       const run = await insertRun(db, { goalId: goal.id, trigger: "manual", stepBudget: 20, status: "running" });
-      return runLoop({ env, db, goal, run, llm: providerFor(env, goal), tools: [finishTool()], signal: new AbortController().signal, checkpoint: () => {} });
+      const r = await runLoop({
+        env,
+        db,
+        goal,
+        run,
+        llm: providerFor(env, goal),
+        tools: [finishTool()],
+        signal: new AbortController().signal,
+        checkpoint: () => {},
+      });
+      if (r.status === "waiting") throw new Error("no run of this goal waits for a person");
+      return r;
     };
     const [a, b] = await Promise.all([loop(), loop()]);
     for (const r of [a, b]) expect(r).toMatchObject({ status: "completed", endReason: "budget_exhausted" });

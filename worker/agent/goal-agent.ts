@@ -4,6 +4,9 @@
  * the run id so a redelivered message cannot start it twice) and checkpoints after every turn. After
  * an eviction, `onFiberRecovered` (or a later `acceptRun` from the reaper's re-enqueue) resumes the
  * run from its last checkpoint in a new fiber; it never starts over.
+ *
+ * A run that waits for a person ends its fiber (holding nothing while it waits); its last stash keeps
+ * the checkpoint, and the decision's hand-over resumes it in a new fiber like any interrupted run.
  */
 import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
 import type { Env } from "../lib/env";
@@ -15,19 +18,22 @@ import { toolsFor } from "../tools/registry";
 import { type McpToolbox, mcpToolsFor } from "../tools/mcp-tools";
 import type { Message } from "../llm/types";
 import { ConversationLog } from "./conversation-log";
-import { runLoop, type Checkpoint, type LoopResult } from "./run-loop";
+import { runLoop, type Checkpoint, type LoopResult, type Waiting } from "./run-loop";
+import { notifyRunWaiting } from "../notify/run-waiting";
+import { getRun } from "../db/runs";
 import { MEMORY_DIGEST } from "./prompt";
 import { endRun, startRun, type Totals } from "../db/run-state";
 
 const FIBER = "run";
 /** The idempotency key of a run's first fiber (n = 0) and of its n-th resume. */
 const fiberKey = (runId: string, n: number) => (n === 0 ? `run:${runId}` : `run:${runId}:resume:${n}`);
-const FIBER_RETENTION_MS = 7 * 24 * 3600_000;
+/** Longer than the longest wait (7 days, MAX_WAIT_SECONDS): a waiting run's fiber keeps its checkpoint. */
+const FIBER_RETENTION_MS = 9 * 24 * 3600_000;
 /**
  * A run's messages untouched this long belong to a run that ended elsewhere (the reaper fails a run silent
- * for a day): swept whenever a run of this goal ends.
+ * for a day; a wait lasts 7 days at most): swept whenever a run of this goal ends.
  */
-const MESSAGES_RETENTION_MS = 8 * 24 * 3600_000;
+const MESSAGES_RETENTION_MS = 10 * 24 * 3600_000;
 
 /**
  * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many. (A
@@ -36,6 +42,12 @@ const MESSAGES_RETENTION_MS = 8 * 24 * 3600_000;
 type StoredCheckpoint = Omit<Checkpoint, "messages"> & { messageCount?: number; messages?: Message[] };
 /** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
 type RunSnapshot = { runId: string; cp: StoredCheckpoint | null; ending?: LoopResult };
+
+/** A settled fiber that left a checkpoint but no ending: its run waits for a person, and resumes from it. */
+const waitsToResume = (f: FiberInspection | undefined) => {
+  const snap = f?.snapshot as RunSnapshot | null | undefined;
+  return !!snap?.cp && !snap.ending;
+};
 
 /** The newest checkpoint among a run's fibers (the newest fiber may have been cut off before stashing). */
 function latestSnapshot(fibers: FiberInspection[]): RunSnapshot | null {
@@ -59,7 +71,7 @@ export class GoalAgent extends Agent<Env> {
     if (this.live.has(runId)) return { accepted: false, state: "running" };
     const fibers = await this.fibersOf(runId);
     // The fiber body returns only once the run has ended (a crash or a D1 failure leaves it interrupted or errored).
-    if (fibers.at(-1)?.status === "completed") return { accepted: false, state: "ended" };
+    if (fibers.at(-1)?.status === "completed" && !waitsToResume(fibers.at(-1))) return { accepted: false, state: "ended" };
     // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its stash.
     if (fibers.length) return this.launch(runId, latestSnapshot(fibers), fiberKey(runId, fibers.length), "resumed");
     return this.launch(runId, null, fiberKey(runId, 0), "started");
@@ -128,12 +140,20 @@ export class GoalAgent extends Agent<Env> {
     // A new fiber starts with no snapshot: carry the checkpoint over at once (stash is synchronous), so an
     // eviction before this fiber's first turn resumes from it again instead of from step one.
     if (snap) ctx.stash(snap);
+    let waiting: Waiting | null = null;
     try {
       const ending = snap?.ending ?? (await this.runToEnding(db, runId, snap?.cp ?? null, ctx, ctl, resume));
-      if (ending) await this.recordEnding(db, runId, ending);
+      if (ending?.status === "waiting") {
+        waiting = ending;
+        await notifyRunWaiting(this.env, runId, ending.wait).catch((e) => console.error(JSON.stringify({ at: "notify.waiting", runId, error: String(e) })));
+      } else if (ending) await this.recordEnding(db, runId, ending);
     } finally {
       if (this.live.get(runId) === ctl) this.live.delete(runId);
     }
+    // Decided while this fiber was still letting go (its acceptRun found the run live and did nothing):
+    // resume it now rather than leave it to the reaper.
+    if (waiting && (await getRun(db, runId))?.status === "pending")
+      setTimeout(() => void this.acceptRun(runId).catch((e) => console.error(JSON.stringify({ at: "resume.after-wait", runId, error: String(e) }))), 0);
   }
 
   /**
@@ -148,7 +168,7 @@ export class GoalAgent extends Agent<Env> {
     ctx: FiberContext,
     ctl: AbortController,
     resume: boolean,
-  ): Promise<LoopResult | null> {
+  ): Promise<LoopResult | Waiting | null> {
     const env = this.env;
     // this.name is the goal's id (getAgentByName(env.GOAL_AGENT, goalId)). The consumer has acked by
     // now, so a D1 hiccup here is retried (the SDK's jittered backoff) rather than left to the reaper,
@@ -176,7 +196,7 @@ export class GoalAgent extends Agent<Env> {
     }
     let logged = carried ? 0 : (messageCount ?? 0);
     const runTotals = { stepsExecuted: run.stepsExecuted, promptTokens: run.promptTokens, completionTokens: run.completionTokens };
-    let ending: LoopResult;
+    let ending: LoopResult | Waiting;
     if (!goal) ending = failed("the goal was deleted", runTotals);
     else if (unreadable) ending = failed(unreadable, runTotals);
     else {
@@ -217,6 +237,8 @@ export class GoalAgent extends Agent<Env> {
         await mcp?.close();
       }
     }
+    // A waiting run keeps its checkpoint stashed (the resume reads it); it has no ending yet.
+    if (ending.status === "waiting") return ending;
     // The ending alone is enough to record it again after a crash: no conversation in this stash.
     ctx.stash({ runId, cp: null, ending } satisfies RunSnapshot);
     return ending;

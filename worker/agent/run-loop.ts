@@ -10,13 +10,21 @@
  * steps through the StepWriter), and `closeOut` (one last turn without tools when a budget is used up).
  *
  * Budgets: `stepBudget` counts tool calls (each one is a step row; parallel calls are several
- * steps). A final text answer or the closing write-up is one more step row, not counted against it.
+ * steps). A final text answer or the closing write-up is one more step row, not counted against it;
+ * nor are `update_plan` calls, up to as many as the step budget (beyond that they count, so a model
+ * that only keeps re-planning still stops).
+ *
+ * A person in the loop (agent/person-gate.ts): a call that needs an approval or asks a question does
+ * not run; the other calls of its turn do, then the loop opens a wait and returns `waiting`, and the
+ * agent lets go of the run. Once a person decides (or the wait expires) the run is resumed from its
+ * checkpoint: the turn is finished with the decision, never asking the model again.
  */
-import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
+import { DEFAULT_STEP_BUDGET, UPDATE_PLAN_TOOL } from "../domain/vocabulary";
 import type { Db } from "../db/client";
 import type { Env } from "../lib/env";
 import { recentMemories } from "../db/memories";
-import type { GoalRow, MemoryRow, RunRow, StepRow, UsageMonthRow } from "../db/schema";
+import type { GoalRow, MemoryRow, RunRow, StepRow, UsageMonthRow, WaitRow } from "../db/schema";
+import { openWait, waitsOf } from "../db/waits";
 import { budgetReached, GLOBAL_SCOPE, monthsAt, type Spent, spendRows, spentIn } from "../db/spend";
 import { notifyBudgetReached } from "../notify/budget-reached";
 import { LlmError } from "../llm/errors";
@@ -32,6 +40,7 @@ import { linkSourceSteps, recordSteps, STORED_OBSERVATION_MAX } from "../db/step
 import { RunTiming } from "./run-timing";
 import { StepsNotRecorded, StepWriter } from "./step-writer";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
+import { gateOf, settledObservation, waitFor } from "./person-gate";
 
 export type Checkpoint = {
   v: 1;
@@ -45,6 +54,8 @@ export type Checkpoint = {
   /** Nano-USD so far; null when the model's price is unknown. */
   costNanos?: number | null;
   startedAt: number;
+  /** Of the steps, the update_plan calls that did not count against the step budget. */
+  planSteps?: number;
   warnings: string[];
   /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
   pending: StepRow[];
@@ -84,6 +95,8 @@ export type LoopInput = {
 };
 
 export type LoopResult = Ending & { totals: Totals };
+/** The run waits for a person: the wait is open in D1, the run is `waiting`, and the checkpoint is stashed. */
+export type Waiting = { status: "waiting"; wait: WaitRow };
 
 const HEARTBEAT_MS = 30_000;
 /** The closing write-up may overrun the time budget by this much. */
@@ -117,12 +130,14 @@ const totalsOf = (cp: Checkpoint, model: string): Totals => ({
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-export async function runLoop(input: LoopInput): Promise<LoopResult> {
+export async function runLoop(input: LoopInput): Promise<LoopResult | Waiting> {
   const started = Date.now();
   const loop = new Loop(input);
   const refused = await loop.startOrResume();
   if (refused) return loop.budgetNotice(refused);
-  const result = await loop.budgetNotice(await loop.turns());
+  const turns = await loop.turns();
+  if (turns.status === "waiting") return turns;
+  const result = await loop.budgetNotice(turns);
   try {
     // The last turn's write may still be in flight: the run ends only once it is confirmed.
     await loop.writer.confirmed();
@@ -155,6 +170,8 @@ class Loop {
   private spent: { goal: Spent; global: Spent; at: Totals } | null = null;
   /** A monthly budget this run found used up: the goal's month and the reason. */
   private budgetHit: { month: string; reason: string; spent: Spent } | null = null;
+  /** The run's waits by step number, as of the start or resume (settled ones say how to finish their calls). */
+  private waits = new Map<number, WaitRow>();
 
   constructor(private readonly input: LoopInput) {
     this.budget = budgetOf(input.goal);
@@ -196,7 +213,9 @@ class Loop {
       }
       // Rebuilt from the stored results (all recorded now), the same text the live run read them from.
       const linkTools = this.tools.filter((t) => t.links).map((t) => t.name);
-      for (const s of await linkSourceSteps(db, run.id, linkTools)) this.learnLinks(s.toolName, s.observation);
+      const [sources, waits] = await Promise.all([linkSourceSteps(db, run.id, linkTools), this.cp.turn ? waitsOf(db, run.id) : []]);
+      for (const s of sources) this.learnLinks(s.toolName, s.observation);
+      for (const w of waits) this.waits.set(w.stepNo, w);
     } else {
       const over = this.overBudget();
       if (over)
@@ -221,8 +240,8 @@ class Loop {
     return null;
   }
 
-  /** Turn after turn until the run ends; the heartbeat runs meanwhile. Never throws: a failure is the run's ending. */
-  async turns(): Promise<LoopResult> {
+  /** Turn after turn until the run ends or waits; the heartbeat runs meanwhile. Never throws: a failure is the run's ending. */
+  async turns(): Promise<LoopResult | Waiting> {
     const beat = setInterval(() => {
       heartbeat(this.input.db, this.input.run.id, this.now()).then(
         (c) => c && this.cancel.abort("cancel requested"),
@@ -249,48 +268,56 @@ class Loop {
    * once the previous turn's steps are confirmed, and record this turn's steps. Returns the ending, or
    * null to go on.
    */
-  private async oneTurn(): Promise<LoopResult | null> {
+  private async oneTurn(): Promise<LoopResult | Waiting | null> {
     // A turn interrupted after the model's reply (eviction, restart) is finished, not asked again.
     const turn = this.cp.turn ?? (await this.ask());
     if ("status" in turn) return turn;
     const { cp, input, signal } = this;
     const { reply } = turn;
-    const usage = usageOf(reply, this.price);
     const calls = reply.toolCalls.slice(0, turn.calls);
     const ctx = { env: input.env, db: input.db, goal: input.goal, runId: input.run.id, provenance: this.provenance };
     // The previous turn's steps are recorded before this turn's tools act (this throws StepsNotRecorded if not).
     await this.writer.confirmed();
     if (signal.aborted) return this.cancelled();
     const toolsStart = Date.now();
+    // Calls that wait for a person run after the others, one decision at a time, in the model's order.
+    const gates = calls.map((call) => gateOf(input.goal, call, this.byName.get(call.name)));
     let outstanding = calls.filter((_, i) => !turn.results[i]).length;
-    const results: StepResult[] = await Promise.all(
+    const keep = (i: number, r: CallResult): StepResult => {
+      const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
+      turn.results[i] = result;
+      // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
+      if (--outstanding > 0) this.timing.stashed(input.checkpoint(cp));
+      return result;
+    };
+    await Promise.all(
       calls.map(async (call, i) => {
-        const stashed = turn.results[i];
-        if (stashed) return stashed;
-        const r = await runToolCall(call, this.byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal);
-        const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
-        turn.results[i] = result;
-        // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
-        if (--outstanding > 0) this.timing.stashed(input.checkpoint(cp));
-        return result;
+        if (turn.results[i] || gates[i]) return;
+        keep(i, await runToolCall(call, this.byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal));
       }),
     );
+    for (let i = 0; i < calls.length; i++) {
+      const gate = gates[i];
+      if (turn.results[i] || !gate) continue;
+      const stepNo = cp.stepNo + 1 + i;
+      const wait = this.waits.get(stepNo);
+      if (!wait?.outcome) return this.waitForPerson(turn, i, gate);
+      if (signal.aborted) return this.cancelled();
+      const started = Date.now();
+      keep(
+        i,
+        wait.outcome === "approved"
+          ? await runToolCall(calls[i], this.byName, { ...ctx, stepNo }, signal)
+          : { call: calls[i], input: gate.input, observation: settledObservation(wait), error: null, durationMs: Date.now() - started },
+      );
+    }
+    const results = turn.results.slice(0, calls.length) as StepResult[];
     const toolMs = Date.now() - toolsStart;
     // The next turn may follow what this one showed (calls of one turn cannot use each other's links).
     for (const r of results) if (r.error === null) this.learnLinks(r.call.name, r.observation);
     this.timing.toolsTook(toolMs);
     const base = cp.stepNo;
-    const rows = results.map((r, i) =>
-      this.stepRow(base + 1 + i, {
-        thought: i === 0 ? reply.text : null,
-        toolName: r.call.name,
-        toolInput: r.input,
-        observation: r.observation,
-        durationMs: r.durationMs,
-        ...(i === 0 ? usage : {}),
-        error: r.error ?? (i === 0 ? usage.error : null),
-      }),
-    );
+    const rows = this.turnRows(turn, results);
     const pushed: Message[] = [
       { role: "assistant", content: reply.text, toolCalls: reply.toolCalls },
       ...results.map(
@@ -313,13 +340,51 @@ class Loop {
     return null;
   }
 
+  /** The step rows of a turn's results (the first carries the model's text and the reply's usage). */
+  private turnRows(turn: Turn, results: StepResult[]): StepRow[] {
+    const usage = usageOf(turn.reply, this.price);
+    return results.map((r, i) =>
+      this.stepRow(this.cp.stepNo + 1 + i, {
+        thought: i === 0 ? turn.reply.text : null,
+        toolName: r.call.name,
+        toolInput: r.input,
+        observation: r.observation,
+        durationMs: r.durationMs,
+        ...(i === 0 ? usage : {}),
+        error: r.error ?? (i === 0 ? usage.error : null),
+      }),
+    );
+  }
+
+  /**
+   * Lets the run wait for a person's decision on call `i`: the calls before it that have their results are
+   * recorded (so the run's steps show them meanwhile, in order), the wait is opened and the run marked
+   * `waiting` in one batch. The checkpoint holding the turn is stashed already: a resume finishes the turn.
+   */
+  private async waitForPerson(turn: Turn, i: number, gate: NonNullable<ReturnType<typeof gateOf>>): Promise<Waiting | LoopResult> {
+    const { cp, input } = this;
+    await this.writer.confirmed();
+    const done: StepResult[] = [];
+    for (const r of turn.results) {
+      if (!r) break;
+      done.push(r);
+    }
+    const now = this.now();
+    if (done.length) await recordSteps(input.db, input.run.id, this.turnRows(turn, done), this.totals(), now, input.goal);
+    const call = turn.reply.toolCalls[i];
+    const { wait, waiting } = await openWait(input.db, waitFor(input.goal, input.run.id, cp.stepNo + 1 + i, call, gate, now), now);
+    if (!waiting) return this.cancelled();
+    this.timing.stashed(input.checkpoint(cp));
+    return { status: "waiting", wait };
+  }
+
   /**
    * The model's side of a turn: checks the budgets (closing out when one is used up), asks the model, and
    * either ends the run with its text answer or returns the turn, stashed before any of its tools runs.
    */
   private async ask(): Promise<Turn | LoopResult> {
     const { cp, budget, deadline, signal } = this;
-    const stepsLeft = budget.steps - cp.stepNo;
+    const stepsLeft = budget.steps - (cp.stepNo - (cp.planSteps ?? 0));
     if (stepsLeft <= 0) return this.closeOut(`step budget (${budget.steps} steps)`);
     if (budget.tokens && cp.promptTokens + cp.completionTokens >= budget.tokens) return this.closeOut(`token budget (${budget.tokens} tokens)`);
     if (deadline && this.now() >= deadline) return this.closeOut(`time budget (${budget.seconds} s)`);
@@ -348,10 +413,27 @@ class Loop {
       await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }]);
       return this.end({ status: "completed", endReason: "answered", summary: answer, error: null });
     }
-    const turn: Turn = { reply, calls: Math.min(reply.toolCalls.length, stepsLeft), results: [] };
+    const turn: Turn = { reply, calls: this.callsWithin(reply, stepsLeft), results: [] };
     cp.turn = turn;
     this.timing.stashed(this.input.checkpoint(cp));
     return turn;
+  }
+
+  /**
+   * How many of the reply's calls (in order) fit in `stepsLeft`: update_plan calls are free while the run's
+   * free plan updates (as many as the step budget) last.
+   */
+  private callsWithin(reply: Completion, stepsLeft: number): number {
+    let free = this.budget.steps - (this.cp.planSteps ?? 0);
+    let left = stepsLeft;
+    let n = 0;
+    for (const call of reply.toolCalls) {
+      if (call.name === UPDATE_PLAN_TOOL && free > 0) free--;
+      else if (left > 0) left--;
+      else break;
+      n++;
+    }
+    return n;
   }
 
   /** Phase 3: one last turn with tools disabled, in which the model writes up what it has. */
@@ -387,6 +469,8 @@ class Loop {
   private async commit(rows: StepRow[], pushed: Message[]): Promise<void> {
     const { cp } = this;
     cp.stepNo += rows.length;
+    const plans = rows.filter((r) => r.toolName === UPDATE_PLAN_TOOL).length;
+    if (plans) cp.planSteps = Math.min(this.budget.steps, (cp.planSteps ?? 0) + plans);
     // Stored as sent: compaction is a function of the list (see context-window.ts), applied per request.
     cp.messages.push(...pushed);
     cp.pending = [...this.writer.unconfirmed, ...rows];

@@ -16,6 +16,8 @@ import { health } from "./routes/health";
 import { hooks } from "./routes/hooks";
 import { runs } from "./routes/runs";
 import { runLive } from "./routes/run-live";
+import { runDecisions } from "./routes/run-decisions";
+import { decidePage } from "./routes/decide-page";
 import { llm } from "./routes/llm";
 import { mcpServers } from "./routes/mcp-servers";
 import { tools } from "./routes/tools";
@@ -32,6 +34,7 @@ api.use("*", idempotency);
 api.route("/goals", goals);
 api.route("/runs", runs);
 api.route("/runs", runLive);
+api.route("/runs", runDecisions);
 api.route("/llm", llm);
 api.route("/goals", files);
 api.route("/goals", triggers);
@@ -75,6 +78,8 @@ app.use(
 app.route("/health", health);
 // Inbound webhooks: public, outside the bearer-protected /api (each delivery is signed instead).
 app.route("/hooks", hooks);
+// One-click decisions from run.waiting emails and webhooks: public, the signed token is the credential.
+app.route("/decide", decidePage);
 app.route(API_PREFIX, api);
 app.get("/docs", (c) => c.html(renderDocsPage(api.getOpenAPI31Document(openApiConfig))));
 app.get("/", (c) => c.redirect("/docs"));

@@ -6,10 +6,12 @@
 import { z } from "zod";
 import { GoalParams, McpServerName, Schedule, TimeZone, Timestamp } from "../domain/schemas";
 import {
+  APPROVAL_DECISIONS,
   END_REASONS,
   GOAL_STATUSES,
   MCP_SERVER_STATES,
   OUTPUT_KINDS,
+  PLAN_ITEM_STATUSES,
   PROVIDERS,
   RUN_INPUT_MAX_BYTES,
   RUN_STATUSES,
@@ -101,6 +103,37 @@ export const Tokens = z.object({
 });
 const CostUsd = z.number().nullable();
 
+export const PlanItem = z.object({ title: z.string(), status: z.enum(PLAN_ITEM_STATUSES) }).meta({ id: "PlanItem" });
+export const Plan = z
+  .object({ items: z.array(PlanItem), note: z.string().optional(), updatedAt: Timestamp })
+  .meta({ id: "Plan" })
+  .describe("The run's latest plan, as the agent keeps it with update_plan");
+
+const waitBase = {
+  id: z.string().describe("The wait's id (one per step that waits)"),
+  stepNo: z.int().describe("The step the call will be recorded as"),
+  askedAt: Timestamp,
+  expiresAt: Timestamp.describe("When the wait ends without an answer: the call then counts as denied (`no answer before <time>`)"),
+};
+export const WaitingFor = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("approval"), ...waitBase, tool: z.string(), input: z.unknown().describe("The call's validated arguments") }),
+    z.object({ kind: z.literal("question"), ...waitBase, question: z.string(), choices: z.array(z.string()).optional() }),
+  ])
+  .meta({ id: "WaitingFor" });
+
+export const ApprovalDecision = z
+  .object({
+    decision: z.enum(APPROVAL_DECISIONS).describe("approve: the call runs once and its result goes to the model; deny: it does not run"),
+    note: z.string().trim().max(2000).optional().describe("Told to the model with the decision"),
+  })
+  .strict()
+  .meta({ id: "ApprovalDecision" });
+export const Answer = z
+  .object({ text: z.string().trim().min(1, "must not be empty").max(4000).describe("The answer the agent reads") })
+  .strict()
+  .meta({ id: "Answer" });
+
 export const Run = z
   .object({
     id: z.string(),
@@ -128,6 +161,10 @@ export const Run = z
       .nullable()
       .optional()
       .describe("What the run was started with (null: nothing). Shown on one run (GET /runs/{id}, the answer that started it), not in lists or events"),
+    plan: Plan.nullable(),
+    waitingFor: WaitingFor.nullable()
+      .optional()
+      .describe("A `waiting` run: the call to approve or the question to answer (on one run and in run.waiting events; lists leave it out)"),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

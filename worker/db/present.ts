@@ -4,7 +4,7 @@
  * responses check that they match.
  */
 import { formatLocal, nextFireTimes } from "../domain/next-fire";
-import type { GoalRow, OutputRow, RunRow, StepRow } from "./schema";
+import type { GoalRow, OutputRow, RunRow, StepRow, WaitRow } from "./schema";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -48,7 +48,19 @@ export function presentGoal(g: GoalRow, fires: 1 | 3 = 3) {
 }
 
 /** A run as the API shows it; `withInput` for one run (lists and events leave the input out: it can be 256 KB). */
-export function presentRun(r: Omit<RunRow, "input"> & { input?: unknown }, withInput = false) {
+/** What a waiting run waits for (`waitingFor`): the call to approve, or the question to answer. */
+export function presentWait(w: WaitRow) {
+  const base = { id: w.id, stepNo: w.stepNo, askedAt: iso(w.askedAt), expiresAt: iso(w.expiresAt) };
+  return w.kind === "approval"
+    ? { kind: "approval" as const, ...base, tool: w.tool ?? "", input: w.input ?? null }
+    : { kind: "question" as const, ...base, question: w.question ?? "", ...(w.choices ? { choices: w.choices } : {}) };
+}
+
+/**
+ * A run for the API. `wait`: the run's open wait, for one run (GET /runs/:id, the waiting event); lists
+ * leave `waitingFor` out, and a client that sees `waiting` there reads the run.
+ */
+export function presentRun(r: Omit<RunRow, "input" | "plan"> & { input?: unknown; plan?: RunRow["plan"] }, withInput = false, wait?: WaitRow | null) {
   return {
     id: r.id,
     goalId: r.goalId,
@@ -68,6 +80,8 @@ export function presentRun(r: Omit<RunRow, "input"> & { input?: unknown }, withI
     skippedCount: r.skippedCount,
     delivery: r.deliveryId === null ? null : { id: r.deliveryId, event: r.deliveryEvent },
     ...(withInput ? { input: r.input ?? null } : {}),
+    plan: r.plan ? { items: r.plan.items, ...(r.plan.note ? { note: r.plan.note } : {}), updatedAt: iso(r.plan.updatedAt) } : null,
+    ...(wait !== undefined ? { waitingFor: wait && r.status === "waiting" ? presentWait(wait) : null } : {}),
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),
   };

@@ -47,7 +47,7 @@ export async function startRun(db: Db, runId: string, goalId: string, opts: { re
     db
       .update(runs)
       .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
-      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ACTIVE_RUN_STATUSES : ["pending"])))
+      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ["pending", "running"] : ["pending"])))
       .returning(),
     db.select().from(goals).where(eq(goals.id, goalId)),
     db.select().from(memories).where(eq(memories.goalId, goalId)).orderBy(desc(memories.id)).limit(opts.memories),
@@ -99,12 +99,15 @@ export async function endRun(db: Db, runId: string, end: Ending, totals: Totals 
   return { ended: !!r, notify: !r || r.notifiedAt === null };
 }
 
-/** Cancels a run that has not started: only a `pending` row changes (a started one is the agent's to end). */
+/**
+ * Cancels a run no agent holds: a `pending` one (not started, or decided and not yet resumed) or a
+ * `waiting` one (its fiber ended when it began to wait). A running one is the agent's to end.
+ */
 export async function cancelPending(db: Db, runId: string, now = Date.now()): Promise<boolean> {
   const [r] = await db
     .update(runs)
     .set({ status: "cancelled", endReason: "cancelled", cancelRequestedAt: now, endedAt: now, updatedAt: now })
-    .where(and(eq(runs.id, runId), eq(runs.status, "pending")))
+    .where(and(eq(runs.id, runId), inArray(runs.status, ["pending", "waiting"])))
     .returning({ id: runs.id });
   return !!r;
 }

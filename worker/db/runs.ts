@@ -4,7 +4,7 @@ import { ACTIVE_RUN_STATUSES, isTerminal, type RunStatus } from "../domain/vocab
 import type { Db } from "./client";
 import { newId } from "../lib/ids";
 import { pageOf } from "./page";
-import { type OutputRow, outputs, type RunRow, runs, steps } from "./schema";
+import { type OutputRow, outputs, type RunPlan, type RunRow, runs, steps } from "./schema";
 
 export type NewRun = {
   /** Set when the row was inserted elsewhere (createRuns) and is rebuilt from what it returned. */
@@ -65,6 +65,14 @@ export async function insertRun(db: Db, r: NewRun, now = Date.now()): Promise<Ru
   return row;
 }
 
+/** Stores the run's latest plan while the run is running (the update_plan tool). */
+export async function setRunPlan(db: Db, runId: string, plan: RunPlan, now = Date.now()): Promise<void> {
+  await db
+    .update(runs)
+    .set({ plan, updatedAt: now })
+    .where(and(eq(runs.id, runId), eq(runs.status, "running")));
+}
+
 export async function getRun(db: Db, id: string): Promise<RunRow | undefined> {
   return db.select().from(runs).where(eq(runs.id, id)).get();
 }
@@ -73,7 +81,7 @@ export async function getRun(db: Db, id: string): Promise<RunRow | undefined> {
 export type ListedRun = Omit<RunRow, "input">;
 const { input: _input, ...listColumns } = getTableColumns(runs);
 
-type RunListQuery = { goalId?: string; status?: RunStatus; limit: number; cursor?: string };
+type RunListQuery = { goalId?: string; status?: RunStatus; trigger?: RunRow["trigger"]; limit: number; cursor?: string };
 
 /** The list query itself (a test checks its plan uses an index). */
 export function runListQuery(db: Db, q: RunListQuery) {
@@ -81,7 +89,12 @@ export function runListQuery(db: Db, q: RunListQuery) {
     .select(listColumns)
     .from(runs)
     .where(
-      and(q.goalId ? eq(runs.goalId, q.goalId) : undefined, q.status ? eq(runs.status, q.status) : undefined, q.cursor ? lt(runs.id, q.cursor) : undefined),
+      and(
+        q.goalId ? eq(runs.goalId, q.goalId) : undefined,
+        q.status ? eq(runs.status, q.status) : undefined,
+        q.trigger ? eq(runs.trigger, q.trigger) : undefined,
+        q.cursor ? lt(runs.id, q.cursor) : undefined,
+      ),
     )
     .orderBy(desc(runs.id))
     .limit(q.limit + 1);

@@ -79,11 +79,7 @@ export const GoalParams = z
       .max(10_000)
       .optional()
       .describe(`Inbound webhook deliveries accepted per minute; beyond it a 429 with Retry-After (default ${DEFAULT_TRIGGER_RATE_PER_MINUTE})`),
-    requireApproval: z
-      .array(ToolName)
-      .max(50)
-      .optional()
-      .describe("Tools whose calls wait for a person's yes (POST /runs/:id/approval) before they run"),
+    requireApproval: z.array(ToolName).max(50).optional().describe("Tools whose calls wait for a person's yes (POST /runs/:id/approval) before they run"),
     approvalTimeoutSeconds: z
       .int()
       .min(60)

@@ -72,3 +72,17 @@ export async function startRunNow(
   }
   return { run: runRow({ ...created, trigger: req.trigger, input: req.input, deliveryId: plan.deliveryId, deliveryEvent: plan.deliveryEvent }, now) };
 }
+
+/**
+ * Hands a run whose wait was just settled (now `pending`) back to its agent: at once after the response
+ * (`defer`), with the queue message as the durable path and the reaper behind it, as for a run started now.
+ */
+export async function resumeDecidedRun(env: Env, run: Pick<RunRow, "id" | "goalId">, defer?: (work: Promise<unknown>) => void): Promise<void> {
+  const message = { runId: run.id, goalId: run.goalId };
+  defer?.(
+    handOver(env, message, false).catch((e) => console.warn(JSON.stringify({ at: "resume.handover", runId: run.id, error: String(e), fallback: "queue" }))),
+  );
+  await enqueueRuns(env.RUNS, [message]).catch((e) =>
+    console.error(JSON.stringify({ at: "resume.enqueue", runId: run.id, error: String(e), fallback: "reaper" })),
+  );
+}

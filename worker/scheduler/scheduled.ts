@@ -11,6 +11,7 @@
 import { DEFAULT_STEP_BUDGET } from "../domain/vocabulary";
 import type { Env } from "../lib/env";
 import { pruneKeys } from "../db/idempotency";
+import { expireWaits } from "../db/waits";
 import { createRuns, selectDueGoals, type DueGoal, type RunPlan } from "../db/scheduling";
 import { newId } from "../lib/ids";
 import { enqueueRuns } from "../queue/messages";
@@ -30,6 +31,8 @@ export const PAGE_SIZE = 1000;
  * subrequests, 10 ms CPU) set SCHEDULER_MAX_DUE_PER_TICK to a few hundred at most.
  */
 export const DEFAULT_MAX_DUE_PER_TICK = 20_000;
+/** Expired waits settled per tick: sendBatch takes at most 100 messages. */
+const EXPIRE_LIMIT = 100;
 
 export type DispatchLimits = { pageSize: number; maxDuePerTick: number };
 
@@ -45,6 +48,8 @@ export type TickStats = {
   /** True when the cap stopped the tick with goals still due: the next tick continues. */
   more: boolean;
   reaped: ReapStats;
+  /** Waiting runs whose wait expired this tick (they go on as if denied). */
+  expiredWaits: number;
   /** Expired Idempotency-Key records deleted. */
   prunedKeys: number;
   ms: number;
@@ -131,6 +136,7 @@ export async function dispatchDueGoals(env: Env, now: Date, limits: DispatchLimi
     queries: 0,
     more: false,
     reaped: { requeued: 0, failed: 0, queries: 0 },
+    expiredWaits: 0,
     prunedKeys: 0,
     ms: 0,
   };
@@ -141,6 +147,20 @@ export async function dispatchDueGoals(env: Env, now: Date, limits: DispatchLimi
     stats.queries += stats.reaped.queries;
   } catch (e) {
     errors.push(`reaper: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Waits past their expiry: settled as expired (the call counts as denied) and their runs resumed. One
+  // batch of 2 statements, at most EXPIRE_LIMIT waits a tick (one queue send); the rest the next minute.
+  try {
+    const resumed = await expireWaits(env.DB, t, EXPIRE_LIMIT);
+    stats.queries += 2;
+    stats.expiredWaits = resumed.length;
+    if (resumed.length)
+      await enqueueRuns(
+        env.RUNS,
+        resumed.map((r) => ({ runId: r.id, goalId: r.goalId })),
+      );
+  } catch (e) {
+    errors.push(`waits: ${e instanceof Error ? e.message : String(e)}`);
   }
   // Idempotency keys past their 24 h window, once an hour (minute 0): one indexed DELETE of at most
   // 1,000 rows, so the other ticks spend no D1 query on it.
@@ -161,7 +181,7 @@ export async function dispatchDueGoals(env: Env, now: Date, limits: DispatchLimi
     if (sent.status === "rejected") errors.push(`enqueue: ${String(sent.reason)} (the reaper re-enqueues those runs)`);
   if (errors.length) stats.error = errors.join("; ");
   stats.ms = Date.now() - started;
-  const busy = stats.due > 0 || stats.reaped.requeued > 0 || stats.reaped.failed > 0 || stats.error;
+  const busy = stats.due > 0 || stats.expiredWaits > 0 || stats.reaped.requeued > 0 || stats.reaped.failed > 0 || stats.error;
   if (busy) (stats.error ? console.error : console.log)(JSON.stringify({ msg: "scheduler.tick", ...stats }));
   if (stats.error) throw new Error(`scheduler tick failed: ${stats.error}`);
   return stats;

@@ -4,7 +4,7 @@ import { insertOutput } from "../db/runs";
 import type { GoalRow } from "../db/schema";
 import { redactSecrets } from "../lib/redact";
 import { egressPolicy, guardedFetch } from "../net/guarded-fetch";
-import { defineTool, ToolError, type ToolContext } from "./tool";
+import { defineTool, ToolError } from "./tool";
 
 const MAX_BODY_CHARS = 100_000;
 
@@ -37,16 +37,25 @@ export function recipientAllowed(to: string, allowed: string[]): boolean {
   return allowed.some((a) => (a.startsWith("@") ? addr.endsWith(a) : addr === a));
 }
 
-async function sendResend(ctx: ToolContext, msg: { to: string; subject: string; text: string }): Promise<string | null> {
-  const { env } = ctx;
+export type EmailMessage = { to: string; subject: string; text: string };
+
+/**
+ * Sends one email through the configured provider; returns the provider's message id. `key` is the
+ * idempotency key Resend keeps for 24 h, so the same message sent again after a restart goes out once.
+ */
+export async function deliverEmail(env: Env, msg: EmailMessage, key: string, signal?: AbortSignal): Promise<string | null> {
+  if (env.EMAIL_PROVIDER === "resend") return sendResend(env, msg, key, signal);
+  return (await env.EMAIL.send({ from: env.EMAIL_FROM, to: msg.to, subject: msg.subject, text: msg.text })).messageId ?? null;
+}
+
+async function sendResend(env: Env, msg: EmailMessage, key: string, signal?: AbortSignal): Promise<string | null> {
   const url = new URL("/emails", env.RESEND_BASE_URL || "https://api.resend.com");
   const res = await guardedFetch(
     url,
     {
       method: "POST",
-      signal: ctx.signal,
-      // Resend keeps an idempotency key for 24 h: a step replayed after a restart does not send twice.
-      headers: { authorization: `Bearer ${env.RESEND_API_KEY}`, "content-type": "application/json", "idempotency-key": `${ctx.runId}-${ctx.stepNo}` },
+      signal,
+      headers: { authorization: `Bearer ${env.RESEND_API_KEY}`, "content-type": "application/json", "idempotency-key": key },
       body: JSON.stringify({ from: env.EMAIL_FROM, to: [msg.to], subject: msg.subject, text: msg.text }),
     },
     egressPolicy(env),
@@ -92,8 +101,8 @@ export const sendEmailTool = () =>
       }
       let messageId: string | null;
       try {
-        if (provider === "resend") messageId = await sendResend(ctx, { to, subject, text: body_markdown });
-        else messageId = (await ctx.env.EMAIL.send({ from: ctx.env.EMAIL_FROM, to, subject, text: body_markdown })).messageId ?? null;
+        // A step replayed after a restart carries the same key: Resend sends it once.
+        messageId = await deliverEmail(ctx.env, { to, subject, text: body_markdown }, `${ctx.runId}-${ctx.stepNo}`, ctx.signal);
       } catch (e) {
         const reason = redactSecrets(ctx.env, (e as Error).message);
         await insertOutput(ctx.db, { runId: ctx.runId, kind: "email", payload: { ...record, sent: false, reason } });

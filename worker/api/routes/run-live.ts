@@ -14,7 +14,8 @@ import { streamSSE } from "hono/streaming";
 import { cancelRunNow } from "../../agent/cancel";
 import { getRun } from "../../db/runs";
 import { listSteps } from "../../db/steps";
-import { endEventOf, isTerminal, RUN_STARTED_EVENT, STEP_EVENT } from "../../domain/vocabulary";
+import { openWaitOf } from "../../db/waits";
+import { endEventOf, isTerminal, PLAN_EVENT, RUN_RESUMED_EVENT, RUN_STARTED_EVENT, RUN_WAITING_EVENT, STEP_EVENT } from "../../domain/vocabulary";
 import { notifyRunEnded } from "../../notify/run-ended";
 import { errorResponses, IdempotencyHeader, IdParam, idempotencyResponses } from "../common";
 import { ApiError } from "../errors";
@@ -35,7 +36,8 @@ export const runLive = newRouter()
       method: "get",
       path: "/{id}/stream",
       tags,
-      summary: "Server-Sent Events: run.started, step (id = stepNo), then run.completed | run.failed | run.cancelled (id = end)",
+      summary:
+        "Server-Sent Events: run.started, step (id = stepNo), plan, run.waiting / run.resumed, then run.completed | run.failed | run.cancelled (id = end)",
       description: "Replays what happened so far, then streams live. Reconnect with Last-Event-ID to get only newer steps.",
       request: { params: IdParam, headers: z.object({ "last-event-id": z.string().max(20).optional() }) },
       responses: { 200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" }, ...errorResponses },
@@ -66,6 +68,10 @@ export const runLive = newRouter()
           }
         };
         let seen: number | null = null;
+        // What the client was last told of the plan and of waiting (events without an id: a reconnect
+        // with Last-Event-ID is told the current plan and wait again, which is what it needs).
+        let planAt: number | null = null;
+        let waiting = false;
         let wait = POLL_MS;
         while (!stream.aborted) {
           if (queries >= STREAM_QUERY_BUDGET) {
@@ -80,6 +86,18 @@ export const runLive = newRouter()
             await flushSteps();
             seen = run?.updatedAt ?? null;
             wait = POLL_MS;
+            if (run?.plan && run.plan.updatedAt !== planAt) {
+              planAt = run.plan.updatedAt;
+              await stream.writeSSE({ event: PLAN_EVENT, data: JSON.stringify(presentRun(run).plan) });
+            }
+            if (run?.status === "waiting" && !waiting) {
+              waiting = true;
+              queries++;
+              await stream.writeSSE({ event: RUN_WAITING_EVENT, data: JSON.stringify(presentRun(run, false, await openWaitOf(db, run.id))) });
+            } else if (run && run.status !== "waiting" && waiting) {
+              waiting = false;
+              await stream.writeSSE({ event: RUN_RESUMED_EVENT, data: JSON.stringify(presentRun(run)) });
+            }
           } else wait = Math.min(wait * 2, MAX_POLL_MS);
           if (over) {
             if (run) await stream.writeSSE({ event: endEventOf(run.status), id: "end", data: JSON.stringify(presentRun(run)) });

@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
 import { deleteRunRows, getRun, listOutputs, listRuns } from "../../db/runs";
 import { listSteps } from "../../db/steps";
+import { openWaitOf } from "../../db/waits";
 import type { RunRow } from "../../db/schema";
 import { isTerminal } from "../../domain/vocabulary";
 import { isId } from "../../lib/ids";
@@ -44,7 +45,11 @@ export const runs = newRouter()
       request: { params: IdParam },
       responses: { 200: jsonContent(Run, "The run"), ...errorResponses },
     }),
-    async (c) => c.json(presentRun(await runOr404(c.var.db, c.req.valid("param").id), true), 200),
+    async (c) => {
+      const run = await runOr404(c.var.db, c.req.valid("param").id);
+      // Only a waiting run reads its wait (and shows `waitingFor`): every other run answers with one query.
+      return c.json(presentRun(run, true, run.status === "waiting" ? await openWaitOf(c.var.db, run.id) : undefined), 200);
+    },
   )
   .openapi(
     createRoute({
