@@ -7,7 +7,17 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { GoalParams } from "../domain/schemas";
 import { sqlList } from "./sql";
-import { ACTIVE_RUN_STATUSES, GOAL_STATUSES, MCP_SERVER_STATES, OUTPUT_KINDS, PLAN_ITEM_STATUSES, RUN_STATUSES, TRIGGERS, WAIT_KINDS, WAIT_OUTCOMES } from "../domain/vocabulary";
+import {
+  ACTIVE_RUN_STATUSES,
+  GOAL_STATUSES,
+  MCP_SERVER_STATES,
+  OUTPUT_KINDS,
+  type PLAN_ITEM_STATUSES,
+  RUN_STATUSES,
+  TRIGGERS,
+  WAIT_KINDS,
+  WAIT_OUTCOMES,
+} from "../domain/vocabulary";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -143,9 +153,7 @@ export const waits = sqliteTable(
   (t) => [
     index("waits_run").on(t.runId, t.stepNo),
     // The scheduler's tick looks for undecided waits past their expiry.
-    index("waits_open_expiry")
-      .on(t.expiresAt)
-      .where(sql`outcome IS NULL`),
+    index("waits_open_expiry").on(t.expiresAt).where(sql`outcome IS NULL`),
   ],
 );
 export type WaitRow = typeof waits.$inferSelect;
