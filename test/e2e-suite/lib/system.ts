@@ -30,8 +30,9 @@ export type System = {
   stop: () => Promise<void>;
 };
 
-export async function startSystem(vars: Record<string, string> = suiteVars()): Promise<System> {
-  let dev = await startDevServer(vars);
+/** `logLevel: "log"` keeps the Worker's console lines in `dev().logs()` (the queue consumer logs each hand-over). */
+export async function startSystem(vars: Record<string, string> = suiteVars(), opts: { logLevel?: string } = {}): Promise<System> {
+  let dev = await startDevServer(vars, { logLevel: opts.logLevel });
   const persistDir = dev.persistDir;
   let stopped = false;
   const api: System["api"] = async (path, init = {}) => {
@@ -63,7 +64,7 @@ export async function startSystem(vars: Record<string, string> = suiteVars()): P
       const t0 = Date.now();
       await dev.kill(signal);
       const t1 = Date.now();
-      dev = await startDevServer(vars, { persistDir });
+      dev = await startDevServer(vars, { persistDir, logLevel: opts.logLevel });
       return { downMs: t1 - t0, startMs: Date.now() - t1 };
     },
     stop: async () => {
