@@ -274,4 +274,28 @@ describe("runs that use MCP tools", () => {
     expect(steps[0].error).toMatch(new RegExp(`^${s.name}__slow failed: MCP server ${s.name} failed: `));
     expect(steps[1].error).toMatch(new RegExp(`^${s.name}__lookup failed: MCP server ${s.name} failed: .*network error`));
   });
+
+  it("holds an MCP call that needs approval (requireApproval <server>__*) and makes it once approved, on a new connection", async () => {
+    const s = await registered();
+    const { run } = await startScriptedRun(
+      { turns: [{ toolCalls: [{ name: `${s.name}__lookup`, arguments: { query: "approved?" } }] }, { text: "Looked it up after approval." }] },
+      { params: { mcpServers: [s.name], requireApproval: [`${s.name}__*`] } },
+    );
+    const waiting = await vi.waitFor(
+      async () => {
+        const r = await api.get(`/runs/${run.id}`);
+        if (r.body.status !== "waiting") throw new Error(`run is ${r.body.status}`);
+        return r.body;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(waiting.waitingFor).toMatchObject({ kind: "approval", tool: `${s.name}__lookup`, input: { query: "approved?" } });
+    expect(await calls(s.id)).toEqual([]);
+    expect((await api.post(`/runs/${run.id}/approval`, { decision: "approve" })).status).toBe(202);
+    const ended = await waitForRunEnd(run.id);
+    expect(ended).toMatchObject({ status: "completed", summary: "Looked it up after approval." });
+    expect((await stepsOf(run.id))[0].observation).toContain('The answer to "approved?" is 42');
+    // The resumed run (a new fiber) connected again and made the call once.
+    expect((await calls(s.id)).map((c) => c.tool)).toEqual(["lookup"]);
+  });
 });
