@@ -179,6 +179,9 @@ const windows = process.platform === "win32";
 function startWrangler() {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), ...persistArgs, ...passThrough];
   if (envFile !== ".dev.vars") args.push("--env-file", envFile);
+  // The one-click decision links start with PUBLIC_URL: a local default (unset, or the example's port) follows --port.
+  const publicUrl = readVars(envFile).PUBLIC_URL;
+  if (!publicUrl || publicUrl === "http://localhost:8787") args.push("--var", `PUBLIC_URL:http://localhost:${port}`);
   // Its own process group, so a restart or Ctrl-C stops wrangler and its workerd together (Windows has no
   // process groups: taskkill /T stops the tree there).
   const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: !windows, env: process.env });
