@@ -27,7 +27,7 @@ const files = (dir) =>
   readdirSync(join(ROOT, dir)).flatMap((name) => {
     const rel = join(dir, name);
     if (statSync(join(ROOT, rel)).isDirectory()) return name === "node_modules" || name === "dist" ? [] : files(rel);
-    return /\.(ts|mjs)$/.test(name) && !name.endsWith(".d.ts") ? [rel] : [];
+    return /\.(ts|tsx|mjs)$/.test(name) && !name.endsWith(".d.ts") ? [rel] : [];
   });
 
 /** Strips comments so that an example in a comment is not taken for an import. */
@@ -44,7 +44,7 @@ function importsOf(file) {
 
 function resolveImport(from, spec) {
   const base = join(dirname(from), spec);
-  for (const candidate of [base, `${base}.ts`, join(base, "index.ts")])
+  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, "index.ts")])
     if (existsSync(join(ROOT, candidate)) && statSync(join(ROOT, candidate)).isFile()) return candidate;
   return null;
 }
@@ -88,6 +88,14 @@ for (const file of files("cli/src")) {
   for (const dep of deps)
     if (dep.startsWith("worker/") && !CLI_MAY_IMPORT.some((re) => re.test(dep)))
       problems.push(`${file} → ${dep}: the CLI may import only worker/domain/ and worker/api/schemas.ts`);
+}
+// The dashboard runs in the browser and talks to the API like the CLI: the same two things of the Worker, no more.
+for (const file of files("dashboard/src")) {
+  const deps = importsOf(file);
+  graph.set(file, deps);
+  for (const dep of deps)
+    if (dep.startsWith("worker/") && !CLI_MAY_IMPORT.some((re) => re.test(dep)))
+      problems.push(`${file} → ${dep}: the dashboard may import only worker/domain/ and worker/api/schemas.ts`);
 }
 
 // Import cycles between files (Tarjan's strongly connected components).

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { testBindings } from "./bindings.ts";
@@ -9,6 +10,9 @@ const at = (path: string) => `${root}${path}`;
 // One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(at("migrations"));
+  // wrangler.toml serves dashboard/dist as assets: the workerd project needs the directory, and the browser tests
+  // the dashboard itself. On a clean clone this builds it once; afterwards it returns at once (see the script).
+  execFileSync(process.execPath, [at(".ci/dashboard.mjs")], { stdio: "inherit" });
   return {
     root,
     test: {
@@ -57,6 +61,18 @@ export default defineConfig(async () => {
             globalSetup: [at("test/fakes/global-setup.ts")],
             testTimeout: 60_000,
             hookTimeout: 180_000,
+          },
+        },
+        {
+          test: {
+            // The dashboard in Debian's Chromium (playwright-core) against one real wrangler dev with the fakes.
+            name: "browser",
+            include: ["test/browser/**/*.test.ts"],
+            sequence: { groupOrder: 3 },
+            environment: "node",
+            globalSetup: [at("test/fakes/global-setup.ts"), at("test/browser/global-setup.ts")],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
           },
         },
       ],

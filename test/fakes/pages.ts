@@ -17,6 +17,8 @@ const LARGE = largeHtml(1024 * 1024);
 /** A page that tries to drive the terminal of whoever prints it: window title, clear screen, clipboard write, bell, C1 CSI. */
 export const TERMINAL_ESCAPES =
   "Headline\x1b]0;pwned-title\x07 here\n\x1b[2J\x1b[Hscreen cleared\n\x1b]52;c;cHduZWQ=\x07clipboard\n\u009b31mC1 red\x7f\x1b[0m done";
+/** Plain text that looks like markup: a page observation the dashboard must show as text. */
+export const MARKUP_TEXT = 'Notes <script>alert("from-page")</script> and <img src=x onerror=alert("img-from-page")> end';
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
 
 /**
@@ -63,6 +65,8 @@ export async function startPages(): Promise<Fake> {
     if (p === "/data.json") return send(200, "application/json", JSON.stringify({ items: [{ title: "Alpha released", score: 71.2 }] }));
     if (p === "/notes.txt") return send(200, "text/plain; charset=utf-8", "plain text notes\nline two");
     if (p === "/terminal-escapes.txt") return send(200, "text/plain; charset=utf-8", TERMINAL_ESCAPES);
+    // Markup as text (dashboard tests: an observation that must show as text, never run).
+    if (p === "/markup.txt") return send(200, "text/plain; charset=utf-8", MARKUP_TEXT);
     if (p === "/readme.md") return send(200, "text/markdown", "# Readme\n\nSome *markdown*.");
     if (p === "/feed.xml") return send(200, "application/rss+xml", `<?xml version="1.0"?><rss><channel><item><title>Feed item</title></item></channel></rss>`);
     if (p === "/logo.png") return send(200, "image/png", PNG);

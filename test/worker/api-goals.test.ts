@@ -323,16 +323,43 @@ describe("goal resources", () => {
     }
   });
 
-  it("serves the OpenAPI 3.1 document (with auth) and a docs page", async () => {
+  it("serves the OpenAPI 3.1 document (with auth), and the dashboard's page shell at / and /docs (no auth: its data comes from the API)", async () => {
     const doc = await api.get("/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(["/goals", "/goals/{id}", "/runs/{id}/steps"]));
     expect(doc.body.components.schemas.CreateGoal.properties.schedule).toBeDefined();
-    const page = await call("GET", "/docs", { token: null });
-    expect(page.status).toBe(200);
-    expect(page.headers.get("content-type")).toMatch(/text\/html/);
-    expect(page.body).toContain("/api/v1/goals/{id}/run");
+    for (const path of ["/docs", "/"]) {
+      const page = await call("GET", path, { token: null });
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get("content-type")).toMatch(/text\/html/);
+      expect(page.body).toContain('<div id="app">');
+    }
+  });
+
+  it("previews a schedule: the next fire times in the zone and in UTC, in words; a bad cron or zone is a 400 naming it", async () => {
+    const res = await api.get(`/schedules/preview?cron=${encodeURIComponent("0 16 * * 5")}&timezone=Europe/Berlin`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ cron: "0 16 * * 5", timezone: "Europe/Berlin", description: "Fridays at 16:00" });
+    expect(res.body.fireTimes).toHaveLength(5);
+    const times = res.body.fireTimes.map((f: { utc: string }) => Date.parse(f.utc));
+    expect(times[0]).toBeGreaterThan(Date.now());
+    for (let i = 1; i < 5; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(7 * 86_400_000 - 3_600_000);
+    for (const f of res.body.fireTimes) expect(f.local).toMatch(/^Fri \d{4}-\d{2}-\d{2} 16:00 /);
+    const three = await api.get(`/schedules/preview?cron=${encodeURIComponent("*/15 * * * *")}&count=3`);
+    expect(three.body).toMatchObject({ timezone: "UTC", description: "Every 15 minutes" });
+    expect(three.body.fireTimes).toHaveLength(3);
+    for (const [q, field] of [
+      ["cron=0+16+*+*", "cron"],
+      ["cron=0+0+30+2+*", "cron"],
+      ["cron=0+16+*+*+5&timezone=Mars/Olympus", "timezone"],
+      ["cron=0+16+*+*+5&count=50", "count"],
+      ["timezone=UTC", "cron"],
+    ]) {
+      const bad = await api.get(`/schedules/preview?${q}`);
+      expect(bad.status, q).toBe(400);
+      expect(bad.body.error.message, q).toMatch(new RegExp(`^${field}: `));
+    }
   });
 
   it("answers a 500 without a stack or internals", async () => {

@@ -38,6 +38,19 @@ describe("runs API", () => {
     expect((await api.get("/runs?status=exploded")).status).toBe(400);
   });
 
+  it("filters runs by trigger (with goal and status), and names the field for an unknown trigger", async () => {
+    const g = await createGoal();
+    const manual = await seedRun(g.id, "completed");
+    const hook = await insertRun(db, { goalId: g.id, trigger: "webhook", stepBudget: 5, status: "completed" });
+    const ids = async (q: string) => (await api.get(`/runs?goalId=${g.id}&${q}`)).body.items.map((r: { id: string }) => r.id);
+    expect(await ids("trigger=webhook")).toEqual([hook.id]);
+    expect(await ids("trigger=manual&status=completed")).toEqual([manual.id]);
+    expect(await ids("trigger=schedule")).toEqual([]);
+    const bad = await api.get("/runs?trigger=cron");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^trigger: /);
+  });
+
   it("shows a run, its steps in order and its outputs", async () => {
     const g = await createGoal();
     const run = await seedRun(g.id);
@@ -111,6 +124,7 @@ describe("query plans", () => {
       runsByGoal: runListQuery(db, { goalId: "goal_x", limit: 20, cursor: "run_z" }),
       runsByStatus: runListQuery(db, { status: "running", limit: 20 }),
       runsByGoalAndStatus: runListQuery(db, { goalId: "goal_x", status: "completed", limit: 20 }),
+      runsByGoalAndTrigger: runListQuery(db, { goalId: "goal_x", trigger: "webhook", limit: 20 }),
     };
     for (const [name, q] of Object.entries(queries)) {
       const details = await plan(q);

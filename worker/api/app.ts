@@ -1,5 +1,5 @@
 /** The HTTP API: middleware, auth, the one error envelope, and every resource mounted under /api/v1. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -7,7 +7,6 @@ import type { App } from "./router";
 import { dbFor } from "../db/client";
 import { VERSION } from "../lib/version";
 import { requireBearer } from "./auth";
-import { renderDocsPage } from "./docs-page";
 import { idempotency } from "./idempotency";
 import { ApiError, type ErrorCode } from "./errors";
 import { files } from "./routes/files";
@@ -18,6 +17,7 @@ import { runs } from "./routes/runs";
 import { runLive } from "./routes/run-live";
 import { runDecisions } from "./routes/run-decisions";
 import { decidePage } from "./routes/decide-page";
+import { schedules } from "./routes/schedules";
 import { llm } from "./routes/llm";
 import { mcpServers } from "./routes/mcp-servers";
 import { tools } from "./routes/tools";
@@ -41,6 +41,7 @@ api.route("/goals", triggers);
 api.route("/tools", tools);
 api.route("/mcp-servers", mcpServers);
 api.route("/usage", usage);
+api.route("/schedules", schedules);
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {
   openapi: "3.1.0",
@@ -81,8 +82,11 @@ app.route("/hooks", hooks);
 // One-click decisions from run.waiting emails and webhooks: public, the signed token is the credential.
 app.route("/decide", decidePage);
 app.route(API_PREFIX, api);
-app.get("/docs", (c) => c.html(renderDocsPage(api.getOpenAPI31Document(openApiConfig))));
-app.get("/", (c) => c.redirect("/docs"));
+// The dashboard (static assets) answers browsers' page loads before the Worker runs; a request that still
+// lands here for one of its pages (a client that is not a browser navigating) gets the same page shell.
+const dashboardShell = (c: Context<App>) => c.env.ASSETS.fetch(new URL("/", c.req.url));
+app.get("/", dashboardShell);
+app.get("/docs", dashboardShell);
 
 /** The method+path pairs the API answers: used for 405s, and by the test that checks auth on every route. */
 export function routeTable(): { method: string; path: string }[] {

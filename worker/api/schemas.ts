@@ -4,7 +4,7 @@
  * types. Plain `zod` and domain/ only (no Worker imports) so the CLI can bundle this file.
  */
 import { z } from "zod";
-import { GoalParams, McpServerName, Schedule, TimeZone, Timestamp } from "../domain/schemas";
+import { Cron, GoalParams, McpServerName, Schedule, TimeZone, Timestamp } from "../domain/schemas";
 import {
   APPROVAL_DECISIONS,
   END_REASONS,
@@ -60,6 +60,21 @@ export const UpdateGoal = z
 export type UpdateGoal = z.infer<typeof UpdateGoal>;
 
 export const FireTime = z.object({ utc: Timestamp, local: z.string() }).meta({ id: "FireTime" });
+
+export const SchedulePreviewQuery = z.object({
+  cron: Cron,
+  timezone: TimeZone.default("UTC"),
+  count: z.coerce.number().int().min(1).max(20).default(5).describe("How many fire times (default 5)"),
+});
+export const SchedulePreview = z
+  .object({
+    cron: z.string(),
+    timezone: z.string(),
+    description: z.string().describe('The schedule in words, e.g. "Fridays at 16:00" (in the zone)'),
+    fireTimes: z.array(FireTime),
+  })
+  .meta({ id: "SchedulePreview" });
+export type SchedulePreview = z.infer<typeof SchedulePreview>;
 
 export const Goal = z
   .object({
@@ -210,6 +225,7 @@ export const ListGoalsQuery = z.object({ status: z.enum(GOAL_STATUSES).optional(
 export const ListRunsQuery = z.object({
   goalId: z.string().max(100).optional(),
   status: z.enum(RUN_STATUSES).optional(),
+  trigger: z.enum(TRIGGERS).optional(),
   limit: Limit,
   cursor: Cursor,
 });
