@@ -144,9 +144,11 @@ describe("approvals", () => {
     expect((await llmStats(key)).requests).toBe(2);
   });
 
-  it("cancels a waiting run at once; deciding it afterwards is a 409", async () => {
-    const { runId, hookKey } = await start([postWebhook({ total: 3 }), finish("never")], { requireApproval: ["send_webhook"] });
+  it("counts a waiting run as active for the overlap policy; cancels it at once; deciding it afterwards is a 409", async () => {
+    const { runId, hookKey, goal } = await start([postWebhook({ total: 3 }), finish("never")], { requireApproval: ["send_webhook"] });
     await waitingRun(runId);
+    const overlapping = await api.post(`/goals/${goal.id}/run`);
+    expect(overlapping.body).toMatchObject({ status: "skipped", error: `overlap: run ${runId} of this goal was still active` });
     const res = await api.post(`/runs/${runId}/cancel`);
     expect(res.status).toBe(202);
     expect(res.body.status).toBe("cancelled");
