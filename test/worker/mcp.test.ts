@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import { app } from "../../worker/api/app";
 import { TEST_API_TOKEN, TEST_MCP_SECRETS_KEY } from "../bindings";
 import type { McpLogEntry } from "../fakes/mcp";
-import { startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 import { api } from "./api";
 
 const control = (path: string, init?: RequestInit) => fetch(`${env.TEST_MCP_URL}${path}`, init);
@@ -273,6 +273,22 @@ describe("runs that use MCP tools", () => {
     const steps = await stepsOf(run.id);
     expect(steps[0].error).toMatch(new RegExp(`^${s.name}__slow failed: MCP server ${s.name} failed: `));
     expect(steps[1].error).toMatch(new RegExp(`^${s.name}__lookup failed: MCP server ${s.name} failed: .*network error`));
+  });
+
+  it("lists a server again at run start when its listing is over 10 minutes old: a tool added since is offered", async () => {
+    const s = await registered();
+    await control(`/servers/${s.id}/tools`, { method: "POST", body: JSON.stringify({ name: "summarize" }) });
+    await env.DB.prepare("UPDATE mcp_servers SET refreshed_at = ? WHERE name = ?")
+      .bind(Date.now() - 11 * 60_000, s.name)
+      .run();
+    const { run, key } = await startScriptedRun(
+      { turns: [{ toolCalls: [{ name: `${s.name}__summarize`, arguments: { text: "A long report about MCP." } }] }, { text: "Summarised." }] },
+      { params: { mcpServers: [s.name] } },
+    );
+    expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed" });
+    expect((await stepsOf(run.id))[0]).toMatchObject({ error: null, observation: expect.stringContaining("Summary: A long report about MCP.") });
+    expect((await llmStats(key)).toolsOffered[0]).toContain(`${s.name}__summarize`);
+    expect((await api.get(`/mcp-servers/${s.name}`)).body.tools.map((t: { tool: string }) => t.tool)).toContain("summarize");
   });
 
   it("holds an MCP call that needs approval (requireApproval <server>__*) and makes it once approved, on a new connection", async () => {
