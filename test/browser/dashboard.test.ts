@@ -194,6 +194,42 @@ describe("goals and runs", () => {
   });
 });
 
+describe("people in the loop", () => {
+  it("shows a call waiting for approval with its input, and approving it there lets the run go on and finish", async () => {
+    const { page, errors, dialogs } = await openPage(browser);
+    await signIn(page, url);
+    await page.getByRole("heading", { name: "Goals" }).waitFor();
+    await scriptLlm(ports.llm, "dash-approve", {
+      turns: [
+        {
+          text: "Writing the note needs a yes.",
+          toolCalls: [{ name: "write_file", arguments: { path: "notes/approved.md", content: "approved <b>text</b>" } }],
+        },
+        { toolCalls: [{ name: "finish", arguments: { summary: "Wrote the note once approved." } }] },
+      ],
+    });
+    const goal = (await apiCall("POST", "/goals", { objective: "[script:dash-approve] write a note", params: { requireApproval: ["write_file"] } })).body;
+    const run = (await apiCall("POST", `/goals/${goal.id}/run`, {})).body;
+    await page.goto(`${url}/runs/${run.id}`);
+    const panel = page.locator("section.waiting");
+    await expect.poll(() => panel.isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await page.locator("h1 .badge").textContent()).toBe("waiting");
+    expect(await panel.getByRole("heading").textContent()).toBe("Waiting for your approval");
+    expect(await panel.locator("code").textContent()).toBe("write_file");
+    expect(await panel.locator("pre").textContent()).toContain('"content": "approved <b>text</b>"');
+    await screenshot(page, "run-waiting");
+    await panel.getByLabel("Note for the agent (optional)").fill("fine by me");
+    await panel.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => page.locator("h1 .badge").textContent(), { timeout: 30_000 }).toBe("completed");
+    expect(await page.locator("section.waiting").count()).toBe(0);
+    const files = (await apiCall("GET", `/goals/${goal.id}/files`)).body.items.map((f: { path: string }) => f.path);
+    expect(files).toEqual(["notes/approved.md"]);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe("other pages", () => {
   it("renders the API reference with fields and an example, and 'Try it' sends the signed-in token", async () => {
     const { page, errors } = await openPage(browser);
@@ -213,17 +249,28 @@ describe("other pages", () => {
     // A plain load of /docs (a bookmark) gets the same page.
     await page.goto(`${url}/docs`);
     await page.getByRole("heading", { name: /async-agent API/ }).waitFor();
-    for (const [link, heading] of [
-      ["Usage", "Usage"],
-      ["Server", "Server"],
-      ["Runs", "Runs"],
+    // A registered MCP server shows on the Server page with its status, tools and header names (never values).
+    const mcp = (await (await fetch(`http://127.0.0.1:${ports.mcp}/servers`, { method: "POST", body: JSON.stringify({ token: "mcp-secret-1" }) })).json()) as {
+      url: string;
+    };
+    const registered = await apiCall("POST", "/mcp-servers", { name: "facts", url: `${mcp.url}/mcp`, headers: { Authorization: "Bearer mcp-secret-1" } });
+    expect(registered.status).toBe(201);
+    for (const [link, heading, ready] of [
+      ["Usage", "Usage", "figure.chart"],
+      ["Server", "Server", "ul.mcp li"],
+      ["Runs", "Runs", "table.runs tbody tr"],
     ]) {
       await page.getByRole("link", { name: link, exact: true }).click();
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
-      await page.waitForLoadState("networkidle");
+      await page.locator(ready).first().waitFor();
       await screenshot(page, heading.toLowerCase());
     }
-    expect(await page.locator("main").textContent()).toBeTruthy();
+    await page.getByRole("link", { name: "Server", exact: true }).click();
+    const server = page.locator("ul.mcp li", { hasText: "facts" });
+    await expect.poll(() => server.textContent()).toMatch(/facts\s*ready/);
+    expect(await server.textContent()).toContain("facts__lookup");
+    expect(await server.textContent()).toContain("Headers: Authorization");
+    expect(await page.locator("main").textContent()).not.toContain("mcp-secret-1");
     expect(errors).toEqual([]);
     await page.context().close();
   });

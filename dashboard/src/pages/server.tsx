@@ -1,6 +1,7 @@
 /** The server: readiness (D1, the LLM check) with the fix when something fails, tool states, and MCP servers when the API has them. */
 import { Badge, Failure, Loading, useData } from "../components/ui";
 import { ApiError, authHeaders, get } from "../lib/api";
+import { relative } from "../lib/format";
 import type { McpServer, Ready, ToolInfo } from "../lib/types";
 
 const FIX: Record<string, string> = {
@@ -94,7 +95,16 @@ export function Server() {
               <li key={m.name} class="card">
                 <strong>{m.name}</strong> <Badge status={m.status} /> <code class="small">{m.url}</code>
                 {m.lastError && <p class="error small">{m.lastError}</p>}
-                {m.tools && <p class="small">Tools: {m.tools.map((t) => (typeof t === "string" ? t : t.name)).join(", ") || "none"}</p>}
+                {m.serverInfo && (
+                  <span class="small muted">
+                    {" "}
+                    {m.serverInfo.name} {m.serverInfo.version}
+                  </span>
+                )}
+                <p class="small">Tools: {m.tools.map((t) => t.name).join(", ") || "none"}</p>
+                <p class="small muted">
+                  Last listed {m.refreshedAt ? relative(m.refreshedAt) : "never"}, checked {relative(m.checkedAt)}
+                </p>
                 {m.headerNames?.length ? <p class="small muted">Headers: {m.headerNames.join(", ")}</p> : null}
               </li>
             ))}
