@@ -6,6 +6,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../../worker/api/app";
+import { anyToolNameMatches, mcpServerOf, mcpToolName, toolNameMatches } from "../../worker/domain/tool-names";
+import { toolRecords } from "../../worker/tools/mcp-client";
 import { TEST_API_TOKEN, TEST_MCP_SECRETS_KEY } from "../bindings";
 import type { McpLogEntry } from "../fakes/mcp";
 import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
@@ -49,6 +51,37 @@ async function callWith(vars: Record<string, string>, method: string, path: stri
   );
   return { status: res.status, body: (await res.json()) as any };
 }
+
+describe("MCP tool names", () => {
+  it("names tools <server>__<tool> within the providers' rules, shortening long names with a stable hash", () => {
+    expect(mcpToolName("docs", "lookup")).toBe("docs__lookup");
+    expect(mcpToolName("docs", "search.pages v2")).toBe("docs__search_pages_v2");
+    const long = mcpToolName("knowledge-base", "x".repeat(80));
+    expect(long).toMatch(/^knowledge-base__x{39}_[0-9a-f]{8}$/);
+    expect(long).toHaveLength(64);
+    expect(mcpToolName("knowledge-base", "x".repeat(80))).toBe(long);
+    expect(mcpToolName("knowledge-base", `${"x".repeat(79)}y`)).not.toBe(long);
+    // Two tools that read the same once sanitised get different names.
+    const recs = toolRecords("docs", [
+      { name: "a.b", inputSchema: { type: "object" } },
+      { name: "a b", inputSchema: { type: "object" } },
+    ]);
+    expect(recs.map((r) => r.name)).toEqual(["docs__a_b", expect.stringMatching(/^docs__a_b_[0-9a-f]{8}$/)]);
+  });
+
+  it("matches allowedTools / requireApproval patterns: exact names and <server>__*", () => {
+    expect(mcpServerOf("docs__lookup")).toBe("docs");
+    expect(mcpServerOf("my-kb__*")).toBe("my-kb");
+    expect(mcpServerOf("web_search")).toBeNull();
+    expect(toolNameMatches("docs__*", "docs__lookup")).toBe(true);
+    expect(toolNameMatches("docs__*", "docsx__lookup")).toBe(false);
+    expect(toolNameMatches("docs__lookup", "docs__lookup")).toBe(true);
+    expect(toolNameMatches("docs__lookup", "docs__lookups")).toBe(false);
+    expect(toolNameMatches("web_search", "web_search")).toBe(true);
+    expect(anyToolNameMatches(["finish", "kb__*"], "kb__whoami")).toBe(true);
+    expect(anyToolNameMatches(["finish", "kb__*"], "web_search")).toBe(false);
+  });
+});
 
 describe("registering MCP servers", () => {
   it("registers a server that needs a bearer header: a wrong header fails clearly and leaves nothing; headers never show", async () => {

@@ -25,6 +25,8 @@ export const MCP_CONNECT_TIMEOUT_MS = 15_000;
 const MAX_LIST_PAGES = 20;
 /** The most tools one server may bring: each one costs prompt tokens on every model call. */
 export const MAX_TOOLS_PER_SERVER = 100;
+/** A tool's description is cut to this many characters. */
+const MAX_DESCRIPTION = 2000;
 
 export type McpTarget = { name: string; url: string; headers: Record<string, string> };
 
@@ -103,7 +105,8 @@ export function toolRecords(server: string, tools: McpTool[]): McpToolRecord[] {
     let name = mcpToolName(server, t.name);
     for (let n = 1; taken.has(name); n++) name = mcpToolName(server, t.name, String(n));
     taken.add(name);
-    const description = [t.title && t.title !== t.name ? t.title : null, t.description].filter(Boolean).join(": ");
+    // Every description is sent with every model call: a server's essay is cut.
+    const description = [t.title && t.title !== t.name ? t.title : null, t.description].filter(Boolean).join(": ").slice(0, MAX_DESCRIPTION);
     return { name, tool: t.name, description: description || `Tool ${t.name} of MCP server ${server}`, inputSchema: t.inputSchema as Record<string, unknown> };
   });
 }

@@ -19,7 +19,7 @@ import type { Env } from "../lib/env";
 import { redactSecrets } from "../lib/redact";
 import { open } from "../lib/secret-box";
 import { egressPolicy, type EgressPolicy } from "../net/guarded-fetch";
-import { jsonSchemas, McpConnection, mcpErrorText, type McpTarget } from "./mcp-client";
+import { jsonSchemas, MCP_CONNECT_TIMEOUT_MS, McpConnection, mcpErrorText, type McpTarget } from "./mcp-client";
 import { renderMcpResult } from "./mcp-result";
 import { defineTool, type Tool, ToolError } from "./tool";
 
@@ -55,7 +55,12 @@ export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = D
   let headers: Record<string, string> = {};
   try {
     headers = await headersOf(env, row);
-    const { tools, serverInfo } = await listServerTools({ name: row.name, url: row.url, headers }, egressPolicy(env));
+    // One budget for connecting and listing: a server that stopped answering must not hold a run's start for long.
+    const { tools, serverInfo } = await listServerTools(
+      { name: row.name, url: row.url, headers },
+      egressPolicy(env),
+      AbortSignal.timeout(MCP_CONNECT_TIMEOUT_MS),
+    );
     return (await recordMcpListing(db, row.name, tools, serverInfo, now)) ?? row;
   } catch (e) {
     const error = redactSecrets(env, mcpErrorText(e), secretValues(headers));
@@ -123,7 +128,14 @@ class McpSession {
 
   private connection(signal: AbortSignal): Promise<McpConnection> {
     if (!this.target) return Promise.reject(new ToolError(`MCP server ${this.row.name} cannot be used: ${this.unusable}`));
-    this.conn ??= McpConnection.open(this.target, this.policy, signal);
+    if (!this.conn) {
+      const opening = McpConnection.open(this.target, this.policy, signal);
+      // A connection that failed to open (or whose first call was cancelled meanwhile) is not kept: the next call tries again.
+      opening.catch(() => {
+        if (this.conn === opening) this.conn = null;
+      });
+      this.conn = opening;
+    }
     return this.conn;
   }
 
