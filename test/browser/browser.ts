@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { TEST_API_TOKEN } from "../bindings";
+import { TEST_API_TOKEN } from "../bindings.ts";
 
 export const ARTIFACTS = new URL("../../.artifacts/browser/", import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

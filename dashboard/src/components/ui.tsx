@@ -81,3 +81,14 @@ export function RunMarks({ runs }: { runs: { id: string; status: string; created
     </span>
   );
 }
+
+/** A <details> whose content is built only once opened: a run of 200 steps keeps its page light until asked. */
+export function LazyDetails({ summary, open = false, children }: { summary: ComponentChildren; open?: boolean; children: () => ComponentChildren }) {
+  const [shown, setShown] = useState(open);
+  return (
+    <details open={open} onToggle={(e) => e.currentTarget.open && setShown(true)}>
+      <summary>{summary}</summary>
+      {shown && children()}
+    </details>
+  );
+}

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { isTerminal } from "../../../worker/domain/vocabulary";
 import { Timeline } from "../components/timeline";
-import { Badge, Failure, Folded, Loading } from "../components/ui";
+import { Badge, Failure, Folded, LazyDetails, Loading } from "../components/ui";
 import { PlanList, WaitingPanel } from "../components/waiting";
 import { get, messageOf, post } from "../lib/api";
 import { downloadFile } from "../lib/download";
@@ -42,10 +42,9 @@ function StepCard({ s, goalId }: { s: Step; goalId: string }) {
       </h3>
       {s.thought && <Folded label={`Thought of step ${s.stepNo}`} text={s.thought} size={WINDOW} />}
       {s.toolInput !== null && (
-        <details>
-          <summary>Input</summary>
-          <Folded label={`Input of step ${s.stepNo}`} text={JSON.stringify(s.toolInput, null, 2)} size={WINDOW} />
-        </details>
+        <LazyDetails summary="Input">
+          {() => <Folded label={`Input of step ${s.stepNo}`} text={JSON.stringify(s.toolInput, null, 2)} size={WINDOW} />}
+        </LazyDetails>
       )}
       {s.error && (
         <p class="error">
@@ -53,10 +52,9 @@ function StepCard({ s, goalId }: { s: Step; goalId: string }) {
         </p>
       )}
       {s.observation !== null && (
-        <details open={s.observation.length < 600}>
-          <summary>Observation ({s.observation.length.toLocaleString()} characters)</summary>
-          <Folded label={`Observation of step ${s.stepNo}`} text={s.observation} size={WINDOW} />
-        </details>
+        <LazyDetails summary={`Observation (${s.observation.length.toLocaleString()} characters)`} open={s.observation.length < 600}>
+          {() => <Folded label={`Observation of step ${s.stepNo}`} text={s.observation!} size={WINDOW} />}
+        </LazyDetails>
       )}
       {s.toolName === "write_file" && typeof (s.toolInput as { path?: unknown })?.path === "string" && !s.error && (
         <button type="button" class="link" onClick={() => downloadFile(goalId, (s.toolInput as { path: string }).path)}>
