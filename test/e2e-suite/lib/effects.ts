@@ -34,7 +34,7 @@ export async function emailsSent(): Promise<Email[]> {
 }
 
 export type Step = { stepNo: number; toolName: string | null; error: string | null; observation: string | null };
-export async function stepsOf(sys: System, runId: string): Promise<Step[]> {
+export async function stepsOf(sys: Pick<System, "api">, runId: string): Promise<Step[]> {
   return (await sys.api(`/runs/${runId}/steps?limit=100`)).body.items;
 }
 

@@ -30,17 +30,14 @@ export type System = {
   stop: () => Promise<void>;
 };
 
-/** `logLevel: "log"` keeps the Worker's console lines in `dev().logs()` (the queue consumer logs each hand-over). */
-export async function startSystem(vars: Record<string, string> = suiteVars(), opts: { logLevel?: string } = {}): Promise<System> {
-  let dev = await startDevServer(vars, { logLevel: opts.logLevel });
-  const persistDir = dev.persistDir;
-  let stopped = false;
-  const api: System["api"] = async (path, init = {}) => {
+/** A client of the API at `base()`: the token by default (`token: null` sends none), JSON in and out, the time taken. */
+export function apiClient(base: () => string): System["api"] {
+  return async (path, init = {}) => {
     const token = init.token === undefined ? TEST_API_TOKEN : init.token;
     const headers: Record<string, string> = { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...init.headers };
     if (init.body !== undefined) headers["content-type"] ??= "application/json";
     const t0 = performance.now();
-    const res = await fetch(`${dev.url}${OUTSIDE_API.test(path) ? path : `/api/v1${path}`}`, {
+    const res = await fetch(`${base()}${OUTSIDE_API.test(path) ? path : `/api/v1${path}`}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
       headers,
       body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
@@ -56,6 +53,14 @@ export async function startSystem(vars: Record<string, string> = suiteVars(), op
     }
     return { status: res.status, body: body as any, headers: res.headers, ms };
   };
+}
+
+/** `logLevel: "log"` keeps the Worker's console lines in `dev().logs()` (the queue consumer logs each hand-over). */
+export async function startSystem(vars: Record<string, string> = suiteVars(), opts: { logLevel?: string } = {}): Promise<System> {
+  let dev = await startDevServer(vars, { logLevel: opts.logLevel });
+  const persistDir = dev.persistDir;
+  let stopped = false;
+  const api = apiClient(() => dev.url);
   return {
     url: () => dev.url,
     dev: () => dev,
