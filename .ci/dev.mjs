@@ -6,7 +6,9 @@
 //   `scheduledTime`, exactly as Cloudflare would. `--no-cron` turns it off.
 // - .dev.vars (or --env-file) and wrangler.toml are watched: a saved change restarts wrangler.
 // - wrangler's banners and tables are hidden (`--verbose` shows everything); warnings and errors show.
-// - Each start ends with one verdict block: URL, docs, the LLM check with paste-ready fixes, tool states.
+// - wrangler's [build] builds the dashboard first (.ci/dashboard.mjs: skipped when its sources did not change)
+//   and rebuilds it when a file under dashboard/src changes.
+// - Each start ends with one verdict block: URL, dashboard, the LLM check with paste-ready fixes, tool states.
 // Runs under Node >= 22.12 (package.json starts it through .ci/node22.mjs).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -284,7 +286,7 @@ async function printVerdict() {
   const ok = (b) => (b ? "✓" : "✗");
   const out = [""];
   out.push(`async-agent ${ready?.version ?? ""} on ${base}`.replace("  ", " "));
-  out.push(`  API docs   ${base}/docs`);
+  out.push(`  Dashboard  ${base}/ (sign in with API_TOKEN from ${basename(envFile)}); API reference ${base}/docs`);
   out.push(`  CLI        npx async-agent init --url ${base} --token ${token ? `<API_TOKEN from ${basename(envFile)}>` : "<API_TOKEN>"}`);
   out.push(
     driveCron

@@ -72,6 +72,8 @@ function benchConfig(dir: string): string {
     .replace(/^main = "(.*)"$/m, (_, p) => `main = "${join(ROOT, p)}"`)
     .replace(/^migrations_dir = "(.*)"$/m, (_, p) => `migrations_dir = "${join(ROOT, p)}"`)
     .replace(/^("[^"]+" = )"(\.\/[^"]+)"$/gm, (_, k, p) => `${k}"${join(ROOT, p)}"`) // [alias] targets
+    .replace(/^(directory|watch_dir) = "(.*)"$/gm, (_, k, p) => `${k} = "${join(ROOT, p)}"`) // [assets], [build]
+    .replace(/^\[build\]$/m, `[build]\ncwd = "${ROOT}"`)
     .replace(/\[\[queues\.consumers\]\][\s\S]*?(?=\n\[|$)/g, "");
   const file = join(dir, "wrangler.toml");
   writeFileSync(file, toml);
