@@ -14,7 +14,11 @@ export async function getMcpServer(db: Db, name: string): Promise<McpServerRow |
 /** The named servers that exist (a goal's mcpServers), in one query. */
 export async function getMcpServers(db: Db, names: readonly string[]): Promise<McpServerRow[]> {
   if (!names.length) return [];
-  return db.select().from(mcpServers).where(inArray(mcpServers.name, [...names])).all();
+  return db
+    .select()
+    .from(mcpServers)
+    .where(inArray(mcpServers.name, [...names]))
+    .all();
 }
 
 /** Inserts a server whose first listing worked; false when the name is taken (nothing written). */
@@ -45,12 +49,7 @@ export async function recordMcpListing(
 
 /** A listing that failed: the reason; the tools of the last listing that worked stay. */
 export async function recordMcpFailure(db: Db, name: string, error: string, now = Date.now()): Promise<McpServerRow | undefined> {
-  return db
-    .update(mcpServers)
-    .set({ status: "error", lastError: error, checkedAt: now, updatedAt: now })
-    .where(eq(mcpServers.name, name))
-    .returning()
-    .get();
+  return db.update(mcpServers).set({ status: "error", lastError: error, checkedAt: now, updatedAt: now }).where(eq(mcpServers.name, name)).returning().get();
 }
 
 /** Replaces the URL and/or headers (after the new ones answered) with the listing they gave. */
