@@ -4,6 +4,8 @@
  */
 import type { z } from "zod";
 import type {
+  Answer,
+  ApprovalDecision,
   CreateGoal,
   ErrorBody,
   Goal,
@@ -127,6 +129,9 @@ export class ApiClient {
   getRun = (id: string) => this.api<Run>("GET", `/runs/${this.id(id)}`);
   cancelRun = (id: string) => this.api<Run>("POST", `/runs/${this.id(id)}/cancel`, { idempotent: true });
   listOutputs = (id: string) => this.api<Page<Output>>("GET", `/runs/${this.id(id)}/outputs`);
+  /** Sent once, never retried: these routes keep no Idempotency-Key, and a repeat is a 409 ("decided already"). */
+  decideApproval = (id: string, body: z.infer<typeof ApprovalDecision>) => this.api<Run>("POST", `/runs/${this.id(id)}/approval`, { body });
+  answerRun = (id: string, body: z.infer<typeof Answer>) => this.api<Run>("POST", `/runs/${this.id(id)}/answer`, { body });
 
   /** Every step of a run, in order. */
   allSteps = async (id: string): Promise<Step[]> =>

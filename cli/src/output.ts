@@ -46,6 +46,14 @@ export class Printer {
     this.out.write(`${gate(text)}\n`);
   }
 
+  /**
+   * Moves back up over the last `lines` lines of stdout and clears them, on a terminal only (the live
+   * plan of `run watch`). The printer's own control sequence, written past the gate that stops the data's.
+   */
+  eraseLines(lines: number): void {
+    if (this.tty && lines > 0) this.out.write(`\r\x1b[${lines}A\x1b[J`);
+  }
+
   /** Prints `value` as JSON with --json, else runs the human renderer on the value made terminal-safe. */
   result<T>(value: T, human: (v: T) => void): void {
     if (this.json) this.out.write(`${jsonText(JSON.stringify(value, null, 2))}\n`);

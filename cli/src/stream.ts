@@ -1,15 +1,30 @@
 /**
  * Reads a run's SSE stream (`GET /runs/:id/stream`): `run.started`, one `step` per finished step,
- * then `run.completed | run.failed | run.cancelled`. A dropped connection is resumed with
- * Last-Event-ID so no step is shown twice or lost.
+ * `plan` when the plan changes, `run.waiting` / `run.resumed` around a person's decision, then
+ * `run.completed | run.failed | run.cancelled`. A dropped connection is resumed with Last-Event-ID so
+ * no step is shown twice or lost; `plan` and `run.waiting` carry no id and come again after a reconnect.
  */
 import { createParser } from "eventsource-parser";
 import type { Run, Step } from "../../worker/api/schemas";
-import { RUN_END_EVENTS, RUN_STARTED_EVENT, type RunEndEvent, STEP_EVENT } from "../../worker/domain/vocabulary";
+import {
+  PLAN_EVENT,
+  RUN_END_EVENTS,
+  RUN_RESUMED_EVENT,
+  RUN_STARTED_EVENT,
+  RUN_WAITING_EVENT,
+  type RunEndEvent,
+  STEP_EVENT,
+} from "../../worker/domain/vocabulary";
 import { API_PREFIX, type ApiClient } from "./api-client";
 import { NetworkError } from "./errors";
 
-export type RunEvent = { type: typeof RUN_STARTED_EVENT; run: Run } | { type: typeof STEP_EVENT; step: Step } | { type: RunEndEvent; run: Run };
+export type Plan = NonNullable<Run["plan"]>;
+export type RunEvent =
+  | { type: typeof RUN_STARTED_EVENT; run: Run }
+  | { type: typeof STEP_EVENT; step: Step }
+  | { type: typeof PLAN_EVENT; plan: Plan }
+  | { type: typeof RUN_WAITING_EVENT | typeof RUN_RESUMED_EVENT; run: Run }
+  | { type: RunEndEvent; run: Run };
 
 const TERMINAL = new Set<string>(RUN_END_EVENTS);
 const MAX_RECONNECTS = 5;
@@ -47,6 +62,8 @@ export async function* runEvents(client: ApiClient, runId: string, opts: { signa
           const data: unknown = JSON.parse(msg.data);
           if (msg.event === STEP_EVENT) queue.push({ type: STEP_EVENT, step: data as Step });
           else if (msg.event === RUN_STARTED_EVENT) queue.push({ type: RUN_STARTED_EVENT, run: data as Run });
+          else if (msg.event === PLAN_EVENT) queue.push({ type: PLAN_EVENT, plan: data as Plan });
+          else if (msg.event === RUN_WAITING_EVENT || msg.event === RUN_RESUMED_EVENT) queue.push({ type: msg.event, run: data as Run });
           else if (msg.event && TERMINAL.has(msg.event)) queue.push({ type: msg.event as RunEndEvent, run: data as Run });
         },
       });

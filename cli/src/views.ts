@@ -14,6 +14,9 @@ export function statusLabel(p: Printer, status: string): string {
       return c.cyan(status);
     case "failed":
       return c.red(status);
+    case "waiting":
+      // A run that needs a person: the one status worth a symbol.
+      return c.magenta(`⚑ ${status}`);
     case "paused":
     case "cancelled":
     case "skipped":
@@ -60,6 +63,8 @@ export function goalDetail(p: Printer, g: Goal): void {
     ["last run cost", g.usage?.lastRun && money(g.usage.lastRun.costUsd)],
     ["readiness", g.readiness && (g.readiness.ready ? p.c.green("ready") : p.c.red(`runs skipped: ${g.readiness.reason}`))],
     ["tools", g.params.allowedTools?.join(", ")],
+    ["needs approval", g.params.requireApproval?.join(", ")],
+    ["approval timeout", g.params.approvalTimeoutSeconds === undefined ? null : seconds(g.params.approvalTimeoutSeconds)],
     ["email to", g.params.emailRecipients?.join(", ")],
     ["allowed domains", g.params.allowedDomains?.join(", ")],
     ["denied domains", g.params.deniedDomains?.join(", ")],
@@ -68,6 +73,17 @@ export function goalDetail(p: Printer, g: Goal): void {
     ["created", relativeTime(g.createdAt)],
   ]);
   fireTimes(p, g.nextFireTimes, g.status !== "active" ? `(paused: the goal does not fire until resumed)` : undefined);
+}
+
+/** 86400 → "1 day", 5400 → "90 min": the largest unit that divides it evenly. */
+function seconds(s: number): string {
+  for (const [unit, n] of [
+    ["day", 86_400],
+    ["hour", 3600],
+    ["min", 60],
+  ] as const)
+    if (s % n === 0) return `${s / n} ${unit}${unit !== "min" && s !== n ? "s" : ""}`;
+  return `${s} s`;
 }
 
 export function fireTimes(p: Printer, fires: { utc: string; local: string }[], note?: string): void {
@@ -117,6 +133,14 @@ export function runDetail(p: Printer, r: Run): void {
     ["end reason", r.endReason],
     ["error", r.error ? p.c.red(r.error) : null],
   ]);
+  if (r.waitingFor) {
+    p.line();
+    waitingBlock(p, r);
+  }
+  if (r.plan) {
+    p.line();
+    for (const l of planLines(p, r.plan)) p.line(l);
+  }
   if (r.summary) {
     p.line();
     p.line(p.c.bold("Summary"));
@@ -174,4 +198,52 @@ export function runEnd(p: Printer, r: Run): void {
     p.line();
     p.line(r.summary);
   }
+}
+
+/** When a wait ends: "in 23 hours (2026-12-04 10:40 UTC)". */
+const until = (iso: string) => `${relativeTime(iso)} (${iso.slice(0, 16).replace("T", " ")} UTC)`;
+const INPUT_MAX = 2000;
+
+/** What a waiting run waits for, and the command lines that decide it. `r` is terminal-safe already. */
+export function waitingBlock(p: Printer, r: Run): void {
+  const w = r.waitingFor;
+  if (!w) return;
+  const mark = p.c.magenta("⚑");
+  const cmd = (label: string, args: string) => p.line(`  ${p.c.dim(label.padEnd(8))} ${hint(args)}`);
+  if (w.kind === "approval") {
+    p.line(`${mark} run ${r.id} waits for your approval to call ${p.c.bold(w.tool)} · expires ${until(w.expiresAt)}`);
+    // The whole input: a person approving a call should see all of it.
+    const json = JSON.stringify(w.input ?? null, null, 2);
+    const shown = json.length > INPUT_MAX ? `${json.slice(0, INPUT_MAX)}…\n(cut: the whole input with ${hint(`run show ${r.id} --json`)})` : json;
+    for (const l of shown.split("\n")) p.line(`    ${l}`);
+    cmd("approve:", `run approve ${r.id}`);
+    cmd("deny:", `run deny ${r.id} --note "<why>"`);
+  } else {
+    p.line(`${mark} run ${r.id} asks: ${p.c.bold(w.question)} · expires ${until(w.expiresAt)}`);
+    if (w.choices?.length) p.line(`  ${p.c.dim("choices:".padEnd(8))} ${w.choices.join(" · ")}`);
+    cmd("answer:", `run answer ${r.id} "<text>"`);
+  }
+}
+
+type Plan = NonNullable<Run["plan"]>;
+const PLAN_MARKS: Record<Plan["items"][number]["status"], (p: Printer) => string> = {
+  done: (p) => p.c.green("[x]"),
+  in_progress: (p) => p.c.yellow("[~]"),
+  pending: () => "[ ]",
+  skipped: (p) => p.c.dim("[-]"),
+};
+
+/**
+ * The plan as a checklist, one string per line, each at most `width` columns (the live view redraws
+ * it in place and must know how many terminal lines it takes). `plan` is terminal-safe already.
+ */
+export function planLines(p: Printer, plan: Plan, width = p.width): string[] {
+  const done = plan.items.filter((i) => i.status === "done").length;
+  const lines = [`${p.c.bold("Plan")} ${p.c.dim(`${done}/${plan.items.length} done`)}`];
+  for (const item of plan.items) {
+    const title = truncate(oneLine(item.title), Math.max(10, width - 6));
+    lines.push(`  ${PLAN_MARKS[item.status](p)} ${item.status === "skipped" ? p.c.dim(title) : title}`);
+  }
+  if (plan.note) lines.push(`  ${p.c.dim(truncate(oneLine(plan.note), Math.max(10, width - 2)))}`);
+  return lines;
 }

@@ -27,9 +27,23 @@ type GoalFlags = {
   emailTo?: string[];
   allowDomains?: string[];
   denyDomains?: string[];
+  requireApproval?: string[];
+  approvalTimeout?: number;
 };
 /** The flags that set params (an empty list counts: it clears). */
-const PARAM_FLAGS = ["stepBudget", "monthlyBudget", "monthlyTokens", "tools", "model", "overlap", "emailTo", "allowDomains", "denyDomains"] as const;
+const PARAM_FLAGS = [
+  "stepBudget",
+  "monthlyBudget",
+  "monthlyTokens",
+  "tools",
+  "model",
+  "overlap",
+  "emailTo",
+  "allowDomains",
+  "denyDomains",
+  "requireApproval",
+  "approvalTimeout",
+] as const;
 const paramFlagsGiven = (f: GoalFlags) => PARAM_FLAGS.some((k) => f[k] !== undefined);
 
 export const positiveInt = (v: string) => {
@@ -64,7 +78,9 @@ function goalOptions(cmd: Command): Command {
     .addOption(new Option("--overlap <policy>", "when a fire time comes during a run").choices(OVERLAP_POLICIES))
     .option("--email-to <list>", "comma-separated addresses (or @domain) the agent may email; replaces EMAIL_ALLOWED_RECIPIENTS", list)
     .option("--allow-domains <list>", "comma-separated domains the agent may reach, and no others (*.example.com: subdomains only)", list)
-    .option("--deny-domains <list>", "comma-separated domains the agent never reaches", list);
+    .option("--deny-domains <list>", "comma-separated domains the agent never reaches", list)
+    .option("--require-approval <tools>", "comma-separated tools whose calls wait for your yes (async-agent run approve); docs__* for an MCP server's", list)
+    .option("--approval-timeout <seconds>", "how long a call waits for your yes or answer, then counts as denied (default 86400, max 604800)", positiveInt);
 }
 
 function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
@@ -74,6 +90,7 @@ function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
   if (f.monthlyTokens !== undefined) params.monthlyTokenBudget = f.monthlyTokens;
   if (f.model) params.model = f.model;
   if (f.overlap) params.overlap = f.overlap;
+  if (f.approvalTimeout !== undefined) params.approvalTimeoutSeconds = f.approvalTimeout;
   // A list flag replaces the list; an empty one ("") removes it (all tools; EMAIL_ALLOWED_RECIPIENTS; no domain rule).
   const lists = [
     ["allowedTools", f.tools],
@@ -81,6 +98,7 @@ function paramsFrom(f: GoalFlags, base: GoalParams = {}): GoalParams {
     ["emailRecipients", f.emailTo],
     ["allowedDomains", f.allowDomains],
     ["deniedDomains", f.denyDomains],
+    ["requireApproval", f.requireApproval],
   ] as const;
   for (const [key, value] of lists) {
     if (value?.length) params[key] = value;
@@ -101,6 +119,7 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
     "params.monthlyBudgetUsd": "--monthly-budget",
     "params.monthlyTokenBudget": "--monthly-tokens",
     "params.model": "--model",
+    "params.approvalTimeoutSeconds": "--approval-timeout",
   };
   const listFlag: Record<string, string> = {
     allowedTools: "--tools",
@@ -108,6 +127,7 @@ async function validated<T>(schema: "CreateGoal" | "UpdateGoal", body: unknown):
     emailRecipients: "--email-to",
     allowedDomains: "--allow-domains",
     deniedDomains: "--deny-domains",
+    requireApproval: "--require-approval",
   };
   const msg = parsed.error.issues
     .map((i) => {
@@ -238,13 +258,14 @@ export function registerGoal(program: Command): void {
       .option("--no-webhook", "remove the webhook")
       .addHelpText(
         "after",
-        '\nAn empty list clears it: --email-to "" (back to EMAIL_ALLOWED_RECIPIENTS), --allow-domains "", --deny-domains "", --tools "" (all).',
+        '\nAn empty list clears it: --email-to "" (back to EMAIL_ALLOWED_RECIPIENTS), --allow-domains "", --deny-domains "", --tools "" (all), --require-approval "" (none).',
       ),
     [
       'async-agent goal update goal_01J… --schedule "0 9 * * 1-5" --timezone America/New_York',
       "async-agent goal update goal_01J… --no-schedule",
       "async-agent goal update goal_01J… --email-to me@example.org,@team.example.org --deny-domains ads.example.net",
       'async-agent goal update goal_01J… --allow-domains ""   # remove the allow-list',
+      "async-agent goal update goal_01J… --require-approval send_email,send_webhook --approval-timeout 3600",
     ],
   ).action(async (id: string, f: GoalFlags, cmd: Command) => {
     const { p, client } = await contextFor(cmd);

@@ -1,4 +1,4 @@
-/** `async-agent run …`: list, show, logs, watch, cancel. */
+/** `async-agent run …`: list, show, logs, watch, cancel; approve, deny, answer (run-decide.cmd.ts). */
 import { type Command, Option } from "commander";
 import { isTerminal, RUN_STATUSES, STEP_EVENT } from "../../../worker/domain/vocabulary";
 import { contextFor, examples } from "../context";
@@ -6,14 +6,16 @@ import { oneLine, truncate } from "../output";
 import { runDetail, runEnd, runTable, stepBlock } from "../views";
 import { watchRun } from "../watch";
 import { positiveInt } from "./goal.cmd";
+import { registerRunDecisions } from "./run-decide.cmd";
 
 export function registerRun(program: Command): void {
-  const run = program.command("run").description("inspect, follow and cancel runs");
+  const run = program.command("run").description("inspect, follow, decide and cancel runs");
   examples(run, ["async-agent run list --goal goal_01J…", "async-agent run watch run_01J…", "async-agent run logs run_01J… --follow"]);
 
   examples(run.command("list").description("list runs, newest first"), [
     "async-agent run list --status failed --limit 5",
     "async-agent run list --goal goal_01J… --json",
+    "async-agent run list --status waiting   # runs that wait for your approval or answer",
   ])
     .option("--goal <id>", "only runs of this goal")
     .addOption(new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES))
@@ -83,11 +85,13 @@ export function registerRun(program: Command): void {
     .addHelpText("after", "\nExit code: 0 when the run completes, 1 when it fails or is cancelled, 130 on Ctrl-C (the run goes on).\n")
     .action(async (id: string, _f: unknown, cmd: Command) => watchRun(await contextFor(cmd), id));
 
-  examples(run.command("cancel").argument("<id>", "run id").description("ask a pending or running run to stop"), ["async-agent run cancel run_01J…"]).action(
-    async (id: string, _f: unknown, cmd: Command) => {
-      const { p, client } = await contextFor(cmd);
-      const r = await client.cancelRun(id);
-      p.result(r, () => p.success(`cancellation requested for run ${p.c.bold(r.id)} (${r.status})`));
-    },
-  );
+  examples(run.command("cancel").argument("<id>", "run id").description("ask a pending, running or waiting run to stop"), [
+    "async-agent run cancel run_01J…",
+  ]).action(async (id: string, _f: unknown, cmd: Command) => {
+    const { p, client } = await contextFor(cmd);
+    const r = await client.cancelRun(id);
+    p.result(r, () => p.success(`cancellation requested for run ${p.c.bold(r.id)} (${r.status})`));
+  });
+
+  registerRunDecisions(run);
 }
