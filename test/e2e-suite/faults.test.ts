@@ -3,7 +3,8 @@
  * run-now retried with its Idempotency-Key, an inbound webhook delivered twice, every run handed to its agent
  * more than once), LLM faults (429 with Retry-After, 500s, a hanging response, a dropped connection, malformed
  * tool-call JSON, an unknown tool, empty choices, 12 parallel calls) and tool faults (a page that never
- * finishes, a 2 GB body, a redirect loop, a webhook receiver that answers 500 then 200). Every run must end
+ * finishes, a 2 GB body, a redirect loop, a webhook receiver that answers 500 then 200, an MCP server that goes
+ * away). Every run must end
  * completed or failed with a clear reason; none may stay running.
  */
 import { Webhook } from "standardwebhooks";
@@ -159,7 +160,7 @@ describe("scenario 5: LLM faults", () => {
 });
 
 describe("scenario 6: tool faults", () => {
-  it("a page that never finishes, a 2 GB body, a redirect loop, a receiver answering 500 then 200: the runs complete, the failures are observations", async () => {
+  it("a page that never finishes, a 2 GB body, a redirect loop, a receiver answering 500 then 200, an MCP server that goes away: the runs complete, the failures are observations", async () => {
     const pages = fakeUrl("pages");
     const hookKey = `error-once-${Date.now().toString(36)}`;
     const fetchOf = (path: string): Case => ({
@@ -210,17 +211,55 @@ describe("scenario 6: tool faults", () => {
         },
       },
     ];
+    const mcp = await mcpDisappearing();
     const { failures, stuck } = await runCases(cases);
+    failures.push(...mcp.failures);
     record({
       scenario: "6 tool faults",
-      trials: cases.length,
-      passed: cases.length - failures.length,
-      stuck,
-      figures: "MCP server disappearing: not yet (issue 16)",
+      trials: cases.length + mcp.trials,
+      passed: cases.length + mcp.trials - failures.length,
+      stuck: stuck + mcp.stuck,
+      figures: "incl. an MCP server stopped during a run, and a run started after it went",
     });
     expect(failures).toEqual([]);
   });
 });
+
+/**
+ * An MCP server (the SDK's own server, test/fakes/mcp.ts) registered and answering, then stopped while a run
+ * waits on the model: the run's next call of its tool fails as an observation and the run completes; a run
+ * started after the server went completes too, without its tools.
+ */
+async function mcpDisappearing(): Promise<{ trials: number; failures: string[]; stuck: number }> {
+  const control = fakeUrl("mcp");
+  const server = (await (await fetch(`${control}/servers`, { method: "POST", body: "{}" })).json()) as { id: string; url: string };
+  const name = `gone-${Date.now().toString(36).slice(-6)}`;
+  const registered = await sys.api("/mcp-servers", { body: { name, url: `${server.url}/mcp` } });
+  expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+  const lookup = (query: string) => ({ name: `${name}__lookup`, arguments: { query } });
+  const first = await goalWith("mcp-gone", [{ toolCalls: [lookup("before")] }, { toolCalls: [lookup("after")], delayMs: 4000 }, finishTurn], {
+    params: { mcpServers: [name] },
+  });
+  const run = (await sys.api(`/goals/${first.id}/run`, { method: "POST" })).body as { id: string };
+  // Stopped once the first call has answered, while the model "thinks" about the second.
+  await poll(async () => ((await stepsOf(sys, run.id)).length >= 1 ? true : undefined), { ms: 30_000, what: "the first MCP call" });
+  await fetch(`${control}/servers/${server.id}/stop`, { method: "POST" });
+  const failures: string[] = [];
+  let stuck = 0;
+  const ended = await waitEnded(run.id).catch(() => null);
+  const steps = await stepsOf(sys, run.id);
+  if (!ended) stuck++;
+  else if (ended.status !== "completed" || steps.map((s) => s.toolName).join() !== `${name}__lookup,${name}__lookup,finish`)
+    failures.push(`MCP stopped mid-run: ${ended.status} ${ended.error ?? ""} ${steps.map((s) => s.toolName)}`);
+  else if (steps[0].error || !steps[1].error) failures.push(`MCP stopped mid-run: first call ${steps[0].error ?? "ok"}, second ${steps[1].error ?? "ok"}`);
+  const later = await goalWith("mcp-gone-later", [{ toolCalls: [lookup("later")] }, finishTurn], { params: { mcpServers: [name] } });
+  const second = (await sys.api(`/goals/${later.id}/run`, { method: "POST" })).body as { id: string };
+  const after = await waitEnded(second.id).catch(() => null);
+  if (!after) stuck++;
+  else if (!(after.status === "completed" || (after.status === "failed" && after.error)))
+    failures.push(`MCP gone before the run: ${after.status} without a reason`);
+  return { trials: 2, failures, stuck };
+}
 
 describe("scenario 4: duplicate deliveries", () => {
   const counts = { trials: 0, passed: 0, duplicated: 0, lost: 0 };
