@@ -80,7 +80,9 @@ export async function mcpToolsFor(db: Db, env: Env, goal: GoalRow, now = Date.no
   if (!names.length) return { tools: [], close: async () => {} };
   const stale = (r: McpServerRow) => r.status === "error" || !r.refreshedAt || now - r.refreshedAt > MCP_REFRESH_MINUTES * 60_000;
   const rows = await Promise.all((await getMcpServers(db, names)).map((r) => (stale(r) ? refreshServer(db, env, r, now) : r)));
-  const policy = egressPolicy(env, goal);
+  // The operator registered the server, as they configure the search API: the deployment's policy applies, not
+  // the goal's domain lists (those govern where the agent's own fetches go).
+  const policy = egressPolicy(env);
   const sessions = await Promise.all(rows.map((r) => McpSession.create(env, r, policy)));
   const allowed = goal.params.allowedTools;
   const tools = sessions.flatMap((s) => s.row.tools.filter((t) => !allowed || anyToolNameMatches(allowed, t.name)).map((t) => s.tool(t)));
