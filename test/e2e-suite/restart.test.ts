@@ -88,28 +88,32 @@ function shapes(t: (i: number) => string): Shape[] {
 type Trial = { name: string; shape: Shape; goalId: string; runId: string; hookKey: string; expected: string[]; endedBeforeKill: boolean };
 type Outcome = { trial: Trial; status: string; error: string | null; problems: string[]; recoveredMs: number | null };
 
+let sys: System;
+let ticker: NodeJS.Timeout | undefined;
+
+beforeAll(async () => {
+  sys = await startSystem(suiteVars({ RUN_HEARTBEAT_TIMEOUT_SECONDS: String(HEARTBEAT_TIMEOUT_S) }));
+  // The cron, as `npm run dev` fires it (more often here): each tick runs the reaper. Failures while the
+  // server is down are expected and ignored.
+  ticker = setInterval(() => {
+    fetch(`${sys.url()}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}&time=${Date.now()}`, { signal: AbortSignal.timeout(8000) }).catch(
+      () => {},
+    );
+  }, 10_000);
+});
+
+afterAll(async () => {
+  clearInterval(ticker);
+  await sys?.stop();
+});
+
 describe("scenario 2: restart mid-run", () => {
-  let sys: System;
-  let ticker: NodeJS.Timeout | undefined;
   const outcomes: Outcome[] = [];
   const recoveries: number[] = [];
   const atKill = { pending: 0, running: 0 };
   let notTrials = 0;
 
-  beforeAll(async () => {
-    sys = await startSystem(suiteVars({ RUN_HEARTBEAT_TIMEOUT_SECONDS: String(HEARTBEAT_TIMEOUT_S) }));
-    // The cron, as `npm run dev` fires it (more often here): each tick runs the reaper. Failures while the
-    // server is down are expected and ignored.
-    ticker = setInterval(() => {
-      fetch(`${sys.url()}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}&time=${Date.now()}`, { signal: AbortSignal.timeout(8000) }).catch(
-        () => {},
-      );
-    }, 10_000);
-  });
-
-  afterAll(async () => {
-    clearInterval(ticker);
-    await sys?.stop();
+  afterAll(() => {
     const by = (f: (o: Outcome) => boolean) => outcomes.filter(f).length;
     const sorted = [...recoveries].sort((a, b) => a - b);
     record({
@@ -259,4 +263,101 @@ describe("scenario 2: restart mid-run", () => {
   it("counted at least 20 runs that were unfinished when the process group was killed", () => {
     expect(outcomes.length).toBeGreaterThanOrEqual(20);
   });
+});
+
+describe("scenario 3: restart while waiting for approval", () => {
+  it("runs waiting for approval survive a kill; approved once (twice at once, then a kill while resuming), each email is sent once, a denied one never", async () => {
+    const N = 4;
+    const tag = Date.now().toString(36);
+    const trials = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const subject = `approval-${tag}-${i}`;
+        const hookKey = `approval-${tag}-${i}`;
+        const { marker } = await scriptLlm("approval", {
+          turns: [
+            { toolCalls: [{ name: "write_file", arguments: { path: `reports/${subject}.md`, content: "# Draft\n" } }] },
+            { toolCalls: [{ name: "send_email", arguments: { to: "team@example.com", subject, body_markdown: "The weekly report." } }] },
+            { toolCalls: [{ name: "finish", arguments: { summary: "Reported." } }] },
+          ],
+        });
+        const goal = await sys.api("/goals", {
+          body: { objective: `Send the report once approved ${marker}`, webhookUrl: hookUrl(hookKey), params: { requireApproval: ["send_email"] } },
+        });
+        expect(goal.status, JSON.stringify(goal.body)).toBe(201);
+        const run = await sys.api(`/goals/${goal.body.id}/run`, { method: "POST" });
+        return { subject, hookKey, goalId: goal.body.id as string, runId: run.body.id as string };
+      }),
+    );
+    const status = async (runId: string) =>
+      (await sys.api(`/runs/${runId}`)).body as { status: string; waitingFor: { tool: string } | null; error: string | null };
+    const allWaiting = async () =>
+      (await Promise.all(trials.map((t) => status(t.runId)))).every((r) => r.status === "waiting" && r.waitingFor?.tool === "send_email") ? true : undefined;
+    await poll(allWaiting, { ms: 60_000, what: "every run to wait for its approval" });
+    const mails = async (subject: string) => (await emailsSent()).filter((m) => m.subject === subject).length;
+
+    // A kill while they wait: they are still waiting afterwards, and nothing was sent.
+    await sys.restart("SIGKILL");
+    expect(await allWaiting()).toBe(true);
+    expect(await Promise.all(trials.map((t) => mails(t.subject)))).toEqual([0, 0, 0, 0]);
+
+    // Two approvals at once for runs 0 and 1 (one wins), a denial for run 2; then a kill while they resume.
+    const decide = (runId: string, decision: string) => sys.api(`/runs/${runId}/approval`, { body: { decision } }).then((r) => r.status);
+    const twice = await Promise.all([0, 1].flatMap((i) => [decide(trials[i].runId, "approve"), decide(trials[i].runId, "approve")]));
+    expect([twice.slice(0, 2).sort(), twice.slice(2).sort()]).toEqual([
+      [202, 409],
+      [202, 409],
+    ]);
+    expect(await decide(trials[2].runId, "deny")).toBe(202);
+    await sys.restart("SIGKILL");
+    expect(await decide(trials[3].runId, "approve")).toBe(202);
+
+    const problems: string[] = [];
+    let stuck = 0;
+    let duplicated = 0;
+    let passed = 0;
+    for (const [i, t] of trials.entries()) {
+      const end = await poll(
+        async () => {
+          const r = await status(t.runId);
+          return ENDED.includes(r.status) ? r : undefined;
+        },
+        { ms: ROUND_DEADLINE_MS, every: 1000, what: `approval run ${i} to end` },
+      ).catch(() => null);
+      if (!end) {
+        stuck++;
+        problems.push(`run ${i}: still ${(await status(t.runId)).status}`);
+        continue;
+      }
+      const steps = await stepsOf(sys, t.runId);
+      const sent = await mails(t.subject);
+      const want = i === 2 ? 0 : 1;
+      const hooks = Map.groupBy(await deliveries(t.hookKey), (d) => (d.body as { type: string }).type);
+      const onePerType = [...hooks.values()].every((list) => new Set(list.map((d) => d.webhookId)).size === 1);
+      if (sent > want || !onePerType) duplicated++;
+      const ok =
+        end.status === "completed" &&
+        contiguous(steps) &&
+        steps.map((s) => s.toolName).join() === "write_file,send_email,finish" &&
+        sent === want &&
+        onePerType &&
+        hooks.has("run.waiting") &&
+        hooks.has("run.completed") &&
+        (i !== 2 || /denied/.test(`${steps[1].observation} ${steps[1].error}`));
+      if (ok) passed++;
+      else
+        problems.push(
+          `run ${i}: ${end.status} ${end.error ?? ""}; steps ${steps.map((s) => s.toolName)}; emails ${sent} (want ${want}); webhooks ${[...hooks].map(([k, v]) => `${k}×${new Set(v.map((d) => d.webhookId)).size}`)}`,
+        );
+    }
+    record({
+      scenario: "3 restart while waiting for approval",
+      trials: N,
+      passed,
+      lost: N - passed - stuck - duplicated,
+      duplicated,
+      stuck,
+      figures: "2 kills: while waiting, and while approved runs resumed",
+    });
+    expect(problems).toEqual([]);
+  }, 400_000);
 });
