@@ -123,6 +123,15 @@ describe("registering MCP servers", () => {
     expect(log.filter((e) => e.authorization === `Bearer ${token}`).map((e) => e.method)).toEqual(expect.arrayContaining(["initialize", "tools/list"]));
   });
 
+  it("documents the routes and shapes in the OpenAPI document (for the CLI and the dashboard)", async () => {
+    const doc = (await api.get("/openapi.json")).body;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/mcp-servers", "/mcp-servers/{name}", "/mcp-servers/{name}/refresh"]));
+    expect(Object.keys(doc.paths["/mcp-servers/{name}"])).toEqual(expect.arrayContaining(["get", "patch", "delete"]));
+    expect(doc.components.schemas.McpServer.properties).toHaveProperty("headerNames");
+    expect(doc.components.schemas.McpServer.properties).not.toHaveProperty("headers");
+    expect(doc.components.schemas.ToolInfo.properties).toHaveProperty("source");
+  });
+
   it("refuses what cannot be registered, each with the reason, and writes nothing", async () => {
     const srv = await mcpServer();
     const name = uniqueName("x");
