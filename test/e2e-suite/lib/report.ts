@@ -17,8 +17,6 @@ export type Row = {
   stuck?: number;
   /** Free text: latencies, recovery times, what was not run and why. */
   figures?: string;
-  /** "not yet" rows: a scenario waiting for a feature, never counted as passed. */
-  pending?: boolean;
 };
 
 declare module "vitest" {
@@ -36,7 +34,7 @@ export function record(row: Row): void {
 /** The table, in scenario order. */
 export function formatTable(rows: Row[]): string {
   const head = ["scenario", "trials", "passed", "lost", "duplicated", "stuck", "figures"];
-  const cell = (v: number | undefined, pending?: boolean) => (pending ? "–" : v === undefined ? "n/a" : String(v));
+  const cell = (v: number | undefined) => (v === undefined ? "n/a" : String(v));
   const body = rows
     .sort((a, b) => a.scenario.localeCompare(b.scenario, "en", { numeric: true }))
     .map((r) => [
