@@ -28,10 +28,25 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
   let nextStep = (opts.after ?? 0) + 1;
   let end: Run | undefined;
   const plan = new LiveBlock(p);
-  // The wait on screen: a reconnected stream sends run.waiting again, which is not news.
+  // What was told last: a reconnected stream sends the current plan and wait again, which is not news
+  // (and a long wait reconnects every quarter of an hour). `shownWait` is undefined while the run is not waiting.
+  let planAt: string | undefined;
   let shownWait: string | null | undefined;
+  let waitStep = Number.POSITIVE_INFINITY;
   try {
     for await (const raw of runEvents(client, runId, { signal: abort.signal, after: opts.after })) {
+      if (raw.type === PLAN_EVENT) {
+        if (raw.plan.updatedAt === planAt) continue;
+        planAt = raw.plan.updatedAt;
+      } else if (raw.type === RUN_WAITING_EVENT) {
+        if ((raw.run.waitingFor?.id ?? null) === shownWait) continue;
+        shownWait = raw.run.waitingFor?.id ?? null;
+        waitStep = raw.run.waitingFor?.stepNo ?? Number.POSITIVE_INFINITY;
+      } else if (raw.type === RUN_RESUMED_EVENT || (raw.type === STEP_EVENT && raw.step.stepNo >= waitStep)) {
+        // The held step recorded means it was decided, even when a reconnect missed run.resumed.
+        shownWait = undefined;
+        waitStep = Number.POSITIVE_INFINITY;
+      }
       if (p.json) {
         p.ndjson(jsonOf(raw));
         if (isEnd(raw)) end = raw.run;
@@ -47,18 +62,11 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
       } else if (ev.type === PLAN_EVENT) {
         plan.show(planLines(p, ev.plan, p.width - 1));
       } else if (ev.type === RUN_WAITING_EVENT) {
-        const waitId = ev.run.waitingFor?.id ?? null;
-        if (waitId !== shownWait) {
-          shownWait = waitId;
-          // The decision is what the person needs now: it goes last, under the plan as it stands.
-          plan.release();
-          if (ev.run.waitingFor) waitingBlock(p, ev.run);
-          else p.line(`${p.c.magenta("⚑")} run ${ev.run.id} waits for a person: ${hint(`run show ${ev.run.id}`)}`);
-        }
-        // No spinner while waiting: nothing runs until someone decides.
-        continue;
+        // The decision is what the person needs now: it goes last, under the plan as it stands.
+        plan.release();
+        if (ev.run.waitingFor) waitingBlock(p, ev.run);
+        else p.line(`${p.c.magenta("⚑")} run ${ev.run.id} waits for a person: ${hint(`run show ${ev.run.id}`)}`);
       } else if (ev.type === RUN_RESUMED_EVENT) {
-        shownWait = undefined;
         plan.above(() => p.line(`${p.c.green("▶")} decided: run ${ev.run.id} goes on`));
       } else {
         plan.release();
@@ -66,6 +74,7 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
         runEnd(p, ev.run);
         break;
       }
+      // No spinner while waiting: nothing runs until someone decides.
       if (shownWait === undefined) spinner = p.spinner(`step ${nextStep} running…`);
     }
   } finally {
@@ -73,7 +82,8 @@ export async function watchRun({ p, client }: Ctx, runId: string, opts: WatchOpt
     process.removeListener("SIGINT", onSigint);
   }
   if (abort.signal.aborted) {
-    p.note(`stopped watching; the run goes on. Stop it with: ${hint(`run cancel ${runId}`)}`);
+    if (shownWait !== undefined) p.note(`stopped watching; the run still waits for you (above). Stop it with: ${hint(`run cancel ${runId}`)}`);
+    else p.note(`stopped watching; the run goes on. Stop it with: ${hint(`run cancel ${runId}`)}`);
     throw new SilentExit(EXIT.interrupted);
   }
   if (!end) throw new SilentExit(EXIT.failure);

@@ -183,6 +183,7 @@ describe("questions from the CLI", () => {
       onStdout: (c, child) => c.includes("answer:") && child.kill("SIGINT"),
     });
     expect(watched.code).toBe(130);
+    expect(watched.stderr).toContain(`stopped watching; the run still waits for you (above). Stop it with: async-agent run cancel ${runId}`);
     for (const re of question) expect(watched.stdout).toMatch(re);
 
     const wrong = await cli("run", "approve", runId);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Run, Step } from "../../worker/api/schemas";
 import { type Fake, serve } from "../fakes/http";
 import { hasEscapes, removeTempDirs, runCli, tempHome } from "./run-cli";
+import { inTerminal, screen } from "./terminal";
 
 const TOKEN = "sse-token";
 const t0 = Date.parse("2026-11-20T10:00:00Z");
@@ -50,6 +51,21 @@ const step = (runId: string, stepNo: number, toolName: string, toolInput: unknow
   createdAt: iso(stepNo * 1000),
 });
 const sse = (event: string, id: string, data: unknown) => `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+/** plan, run.waiting and run.resumed carry no id: a reconnect is told them again. */
+const sseNoId = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const planOf = (at: number, ...statuses: string[]) => ({
+  items: statuses.map((status, i) => ({ title: ["Find the numbers", "Post them"][i], status })),
+  updatedAt: iso(at),
+});
+const approval = {
+  kind: "approval",
+  id: "run_waits.w1",
+  stepNo: 2,
+  askedAt: iso(1000),
+  expiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+  tool: "send_webhook",
+  input: { payload: { total: 42 } },
+};
 
 const connections: { runId: string; lastEventId: string | undefined }[] = [];
 let server: Fake;
@@ -93,6 +109,32 @@ function streamFor(runId: string, lastEventId: string | undefined, res: ServerRe
     res.write(sse("step", "1", s1));
     const ping = setInterval(() => res.write(": ping\n\n"), 200);
     res.on("close", () => clearInterval(ping));
+  } else if (runId === "run_waits") {
+    // Waits for an approval; the connection drops while waiting, and the next one is told the plan and the wait again.
+    if (lastEventId === undefined) {
+      res.write(sse("run.started", "0", run(runId, "running")));
+      res.write(sse("step", "1", step(runId, 1, "update_plan", { items: [] })));
+      res.write(sseNoId("plan", planOf(1, "in_progress", "pending")));
+      res.write(sseNoId("run.waiting", run(runId, "waiting", { waitingFor: approval } as Partial<Run>)));
+      setTimeout(() => res.destroy(), 50);
+    } else {
+      res.write(sseNoId("plan", planOf(1, "in_progress", "pending")));
+      res.write(sseNoId("run.waiting", run(runId, "waiting", { waitingFor: approval } as Partial<Run>)));
+      res.write(sse("step", "2", step(runId, 2, "send_webhook", { payload: { total: 42 } })));
+      res.write(sseNoId("run.resumed", run(runId, "running")));
+      res.write(sseNoId("plan", planOf(3, "done", "done")));
+      res.end(sse("run.completed", "end", run(runId, "completed", { summary: "Posted." })));
+    }
+  } else if (runId === "run_plan") {
+    // The plan changes between steps: on a terminal it is redrawn in place below them.
+    const s1 = step(runId, 1, "web_search", { query: "weekly numbers" });
+    res.write(sse("run.started", "0", run(runId, "running")));
+    res.write(sseNoId("plan", planOf(0, "in_progress", "pending")));
+    res.write(sse("step", "1", s1));
+    res.write(sseNoId("plan", planOf(1, "done", "in_progress")));
+    res.write(sse("step", "2", step(runId, 2, "send_webhook", { payload: { total: 42 } })));
+    res.write(sseNoId("plan", planOf(2, "done", "done")));
+    res.end(sse("run.completed", "end", run(runId, "completed", { summary: "Posted." })));
   } else {
     res.writeHead(404);
   }
@@ -194,5 +236,72 @@ describe("run watch", () => {
     expect(r.stdout).toContain("thinking about step 1");
     expect(r.stdout).toContain("observed 2");
     expect(connections.at(-1)).toEqual({ runId: "run_drop", lastEventId: "1" });
+  });
+});
+
+describe("run watch: a person in the loop", () => {
+  it("shows the wait once, with the commands that decide, says when the run goes on, and prints each plan once", async () => {
+    const r = await runCli(["run", "watch", "run_waits"], { home, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        "✓  1 update_plan items=[] 1.2s",
+        "Plan 0/2 done",
+        "  [~] Find the numbers",
+        "  [ ] Post them",
+        `⚑ run run_waits waits for your approval to call send_webhook · expires in 3 days (${approval.expiresAt.slice(0, 10)} ${approval.expiresAt.slice(11, 16)} UTC)`,
+        "    {",
+        '      "payload": {',
+        '        "total": 42',
+        "      }",
+        "    }",
+        "  approve: async-agent run approve run_waits",
+        '  deny:    async-agent run deny run_waits --note "<why>"',
+        '✓  2 send_webhook payload={"total":42} 1.2s',
+        "▶ decided: run run_waits goes on",
+        "Plan 2/2 done",
+        "  [x] Find the numbers",
+        "  [x] Post them",
+        "✓ completed 4.2s · 2 steps · 150 tokens · $0.0001",
+        "",
+        "Posted.",
+        "",
+      ].join("\n"),
+    );
+    expect(connections.filter((c) => c.runId === "run_waits").map((c) => c.lastEventId)).toEqual([undefined, "1"]);
+  });
+
+  it("--json: plan, run.waiting and run.resumed are NDJSON events too, each told once", async () => {
+    const r = await runCli(["run", "watch", "run_waits", "--json"], { home, env });
+    expect(r.code).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(["run.started", "step", "plan", "run.waiting", "step", "run.resumed", "plan", "run.completed"]);
+    expect(events[2].data).toEqual(planOf(1, "in_progress", "pending"));
+    expect(events[3].data.waitingFor).toEqual(approval);
+  });
+
+  it("off a terminal, prints the plan after each change; on one, redraws it in place below the steps", async () => {
+    const piped = await runCli(["run", "watch", "run_plan"], { home, env });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout.match(/^Plan /gm)).toHaveLength(3);
+    expect(hasEscapes(piped.stdout + piped.stderr)).toBe(false);
+
+    const tty = await inTerminal(["run", "watch", "run_plan"], { home, env });
+    expect(tty.code).toBe(0);
+    expect(tty.out).toContain("\r\x1b[3A\x1b[J");
+    const shown = screen(tty.out);
+    expect(shown.filter((l) => l.startsWith("Plan "))).toEqual(["Plan 2/2 done"]);
+    const from = shown.findIndex((l) => l.includes("1 web_search"));
+    expect(shown.slice(from, from + 6)).toEqual([
+      '✓  1 web_search query="weekly numbers" 1.2s',
+      '✓  2 send_webhook payload={"total":42} 1.2s',
+      "Plan 2/2 done",
+      "  [x] Find the numbers",
+      "  [x] Post them",
+      "✓ completed 4.2s · 2 steps · 150 tokens · $0.0001",
+    ]);
   });
 });
