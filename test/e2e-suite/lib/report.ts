@@ -37,15 +37,7 @@ export function formatTable(rows: Row[]): string {
   const cell = (v: number | undefined) => (v === undefined ? "n/a" : String(v));
   const body = rows
     .sort((a, b) => a.scenario.localeCompare(b.scenario, "en", { numeric: true }))
-    .map((r) => [
-      r.scenario,
-      cell(r.trials, r.pending),
-      cell(r.passed, r.pending),
-      cell(r.lost, r.pending),
-      cell(r.duplicated, r.pending),
-      cell(r.stuck, r.pending),
-      r.figures ?? "",
-    ]);
+    .map((r) => [r.scenario, cell(r.trials), cell(r.passed), cell(r.lost), cell(r.duplicated), cell(r.stuck), r.figures ?? ""]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
