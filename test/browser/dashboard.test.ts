@@ -96,7 +96,8 @@ describe("goals and runs", () => {
     const report = "# Report\n\nAlpha released.\n";
     await scriptLlm(ports.llm, "dash-live", {
       turns: [
-        { text: "Reading the notes first.", toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/notes.txt` } }] },
+        // The first reply comes late, so the run page is open (with no steps) before step 1 exists.
+        { delayMs: 1500, text: "Reading the notes first.", toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/notes.txt` } }] },
         // A slow second turn: the first step is on screen, live, while the run is still going.
         { delayMs: 2500, toolCalls: [{ name: "write_file", arguments: { path: "reports/today.md", content: report } }] },
         { toolCalls: [{ name: "finish", arguments: { summary: "## Done\n\n- read **the notes**\n- wrote `reports/today.md`" } }] },
@@ -108,10 +109,10 @@ describe("goals and runs", () => {
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/\/runs\/run_/);
     const steps = page.getByTestId("steps").locator("> li");
+    await expect.poll(() => page.locator(".live").textContent()).toBe("live");
     await expect.poll(() => steps.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
     // Step 1 is shown while the run still goes (its second turn is delayed): it came over the live stream.
     expect(await page.locator("h1 .badge").textContent()).toMatch(/running|pending/);
-    expect(await page.locator(".live").textContent()).toBe("live");
     expect(await steps.first().textContent()).toContain("plain text notes");
     await expect.poll(() => page.locator("h1 .badge").textContent(), { timeout: 30_000 }).toBe("completed");
     await expect.poll(() => steps.count()).toBe(3);
@@ -137,7 +138,7 @@ describe("goals and runs", () => {
     await screenshot(page, "goal-detail");
   });
 
-  it("pauses, resumes and deletes a goal (after a confirmation)", async () => {
+  it("pauses and resumes a goal, enables and disables its inbound webhook, and deletes it (after a confirmation)", async () => {
     const { page } = w;
     const goal = (await apiCall("POST", "/goals", { objective: "Pause me", schedule: { cron: "0 * * * *" } })).body;
     await page.goto(`${url}/goals/${goal.id}`);
@@ -147,6 +148,14 @@ describe("goals and runs", () => {
     await page.getByRole("button", { name: "Resume" }).click();
     await expect.poll(() => page.locator("main .badge").first().textContent()).toBe("active");
     expect((await apiCall("GET", `/goals/${goal.id}`)).body.status).toBe("active");
+    // The inbound webhook: enabled with its secret shown once, then disabled.
+    await page.getByRole("button", { name: "Enable" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/^Secret \(shown only now\): whsec_/);
+    expect(await page.locator("main").textContent()).toContain(`${url}/hooks/`);
+    expect((await apiCall("GET", `/goals/${goal.id}/trigger`)).body.enabled).toBe(true);
+    await page.getByRole("button", { name: "Disable" }).click();
+    await expect.poll(() => page.getByText("Off: other services cannot start this goal.").isVisible()).toBe(true);
+    expect((await apiCall("GET", `/goals/${goal.id}/trigger`)).body.enabled).toBe(false);
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("button", { name: "Keep it" }).click();
     expect((await apiCall("GET", `/goals/${goal.id}`)).status).toBe(200);

@@ -12,6 +12,8 @@ export function navigate(to: string, replace = false): void {
   else history.pushState(null, "", url);
   location.value = url;
   window.scrollTo(0, 0);
+  // As after a page load, keyboard and screen-reader users continue from the new page's content, not the old link.
+  queueMicrotask(() => document.getElementById("main")?.focus({ preventScroll: true }));
 }
 
 /** Updates the query string of the current page (filters) without a new history entry. */

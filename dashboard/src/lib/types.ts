@@ -3,6 +3,8 @@ import type { z } from "zod";
 import type {
   Goal,
   GoalFile,
+  InboundTrigger,
+  InboundTriggerWithSecret,
   McpServerInfo,
   Output,
   Page,
@@ -15,7 +17,7 @@ import type {
   WaitingFor as WaitingForSchema,
 } from "../../../worker/api/schemas";
 
-export type { Goal, GoalFile, Output, Page, Run, SchedulePreview, Step, ToolInfo, Usage };
+export type { Goal, GoalFile, InboundTrigger, InboundTriggerWithSecret, Output, Page, Run, SchedulePreview, Step, ToolInfo, Usage };
 export type WaitingFor = z.infer<typeof WaitingForSchema>;
 export type Plan = z.infer<typeof PlanSchema>;
 export type McpServer = z.infer<typeof McpServerInfo>;

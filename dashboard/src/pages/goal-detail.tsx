@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { Dialog } from "../components/dialog";
 import { RunsTable } from "../components/runs-table";
+import { TriggerCard } from "../components/trigger-card";
 import { Badge, Failure, Loading, useData } from "../components/ui";
 import { del, get, messageOf, post } from "../lib/api";
 import { downloadFile } from "../lib/download";
@@ -161,6 +162,7 @@ export function GoalDetail({ id }: { id: string }) {
           </dl>
         </div>
       </div>
+      <TriggerCard goalId={g.id} />
       <h2>Runs</h2>
       <RunsTable goalId={g.id} refresh={refresh} />
       <button type="button" class="link" onClick={() => setRefresh(refresh + 1)}>

@@ -28,6 +28,7 @@ type Form = {
   tokenBudget: string;
   timeBudgetSeconds: string;
   monthlyBudgetUsd: string;
+  monthlyTokenBudget: string;
   overlap: string;
   allowedTools: string[];
   requireApproval: string[];
@@ -50,6 +51,7 @@ function formOf(g?: Goal): Form {
     tokenBudget: n(p.tokenBudget),
     timeBudgetSeconds: n(p.timeBudgetSeconds),
     monthlyBudgetUsd: n(p.monthlyBudgetUsd),
+    monthlyTokenBudget: n(p.monthlyTokenBudget),
     overlap: p.overlap ?? "",
     allowedTools: p.allowedTools ?? [],
     requireApproval: p.requireApproval ?? [],
@@ -74,6 +76,7 @@ function paramsOf(f: Form, old: Record<string, unknown>): Record<string, unknown
   set("tokenBudget", num(f.tokenBudget));
   set("timeBudgetSeconds", num(f.timeBudgetSeconds));
   set("monthlyBudgetUsd", num(f.monthlyBudgetUsd));
+  set("monthlyTokenBudget", num(f.monthlyTokenBudget));
   set("overlap", f.overlap || undefined);
   set("allowedTools", f.allowedTools);
   set("requireApproval", f.requireApproval);
@@ -223,6 +226,9 @@ function GoalFormBody({ goal, tools }: { goal?: Goal; tools: ToolInfo[] }) {
             </Field>
             <Field id="monthlyBudgetUsd" label="USD per month">
               <input id="monthlyBudgetUsd" type="number" min={0} step="0.01" value={f.monthlyBudgetUsd} onInput={on("monthlyBudgetUsd")} />
+            </Field>
+            <Field id="monthlyTokenBudget" label="Tokens per month">
+              <input id="monthlyTokenBudget" type="number" min={1000} value={f.monthlyTokenBudget} onInput={on("monthlyTokenBudget")} />
             </Field>
           </div>
         </fieldset>
