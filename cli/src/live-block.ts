@@ -22,11 +22,13 @@ export class LiveBlock {
     const key = lines.join("\n");
     if (key === this.last) return;
     this.last = key;
-    if (!this.p.tty) {
+    this.p.eraseLines(this.drawn);
+    // Cursor-up stops at the top of the screen: a block taller than it is printed, like off a terminal.
+    if (!this.p.tty || lines.length >= this.p.height) {
+      this.release();
       for (const l of lines) this.p.line(l);
       return;
     }
-    this.p.eraseLines(this.drawn);
     this.lines = lines;
     this.draw();
   }

@@ -42,6 +42,11 @@ export class Printer {
     return this.out.isTTY ? this.out.columns || 100 : 120;
   }
 
+  /** Rows of the terminal (a live block taller than this cannot be redrawn in place). */
+  get height(): number {
+    return this.out.isTTY ? this.out.rows || 24 : Number.POSITIVE_INFINITY;
+  }
+
   line(text = ""): void {
     this.out.write(`${gate(text)}\n`);
   }

@@ -6,9 +6,9 @@ import { Printer } from "../../cli/src/output";
 import { planLines, statusLabel, waitingBlock } from "../../cli/src/views";
 import { screen } from "./terminal";
 
-function stream(isTTY: boolean, columns = 60) {
+function stream(isTTY: boolean, columns = 60, rows = 40) {
   const chunks: string[] = [];
-  const s = { isTTY, columns, write: (c: string) => (chunks.push(c), true) };
+  const s = { isTTY, columns, rows, write: (c: string) => (chunks.push(c), true) };
   return { s: s as unknown as NodeJS.WriteStream, text: () => chunks.join("") };
 }
 const saved = process.env.NO_COLOR;
@@ -127,6 +127,18 @@ describe("the plan", () => {
     p.line("✓ completed");
     expect(out.text()).toContain("\r\x1b[3A\x1b[J");
     expect(screen(out.text())).toEqual(["✓  1 remember", "✓  2 remember", "Plan 2/2 done", "  [x] One", "  [x] Two", "✓ completed", ""]);
+  });
+
+  it("a plan taller than the terminal is printed below, not redrawn (cursor-up stops at the top of the screen)", () => {
+    const out = stream(true, 60, 4);
+    const p = new Printer(false, out.s, out.s);
+    const block = new LiveBlock(p);
+    block.show(planLines(p, plan(["One", "in_progress"], ["Two", "pending"])));
+    block.show(planLines(p, plan(["One", "done"], ["Two", "in_progress"], ["Three", "pending"], ["Four", "pending"])));
+    block.show(planLines(p, plan(["One", "done"], ["Two", "done"])));
+    expect(out.text()).toBe(
+      "Plan 0/2 done\n  [~] One\n  [ ] Two\n\r\x1b[3A\x1b[JPlan 1/4 done\n  [x] One\n  [~] Two\n  [ ] Three\n  [ ] Four\nPlan 2/2 done\n  [x] One\n  [x] Two\n",
+    );
   });
 
   it("off a terminal, prints each new plan once, below what came before, and no escape sequence", () => {

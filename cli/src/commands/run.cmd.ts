@@ -82,7 +82,10 @@ export function registerRun(program: Command): void {
     "async-agent run watch run_01J…",
     "async-agent run watch run_01J… --json  # one JSON event per line",
   ])
-    .addHelpText("after", "\nExit code: 0 when the run completes, 1 when it fails or is cancelled, 130 on Ctrl-C (the run goes on).\n")
+    .addHelpText(
+      "after",
+      "\nA run that waits for you shows the call (or the question) and the command that decides; the watch goes on.\nExit code: 0 when the run completes, 1 when it fails or is cancelled, 130 on Ctrl-C (the run goes on).\n",
+    )
     .action(async (id: string, _f: unknown, cmd: Command) => watchRun(await contextFor(cmd), id));
 
   examples(run.command("cancel").argument("<id>", "run id").description("ask a pending, running or waiting run to stop"), [
