@@ -174,6 +174,9 @@ describe("questions from the CLI", () => {
     ];
     const shown = ok(await cli("run", "show", runId)).stdout;
     for (const re of question) expect(shown).toMatch(re);
+    const logs = ok(await cli("run", "logs", runId));
+    expect(logs.stderr).toContain(`run ${runId} has no steps yet`);
+    for (const re of question) expect(logs.stdout).toMatch(re);
 
     // A watch of a waiting run shows the same, and keeps watching: stopped here with Ctrl-C.
     const watched = await runCli(["run", "watch", runId], {

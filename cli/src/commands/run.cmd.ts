@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import { isTerminal, RUN_STATUSES, STEP_EVENT } from "../../../worker/domain/vocabulary";
 import { contextFor, examples } from "../context";
 import { oneLine, truncate } from "../output";
-import { runDetail, runEnd, runTable, stepBlock } from "../views";
+import { runDetail, runEnd, runTable, stepBlock, waitingBlock } from "../views";
 import { watchRun } from "../watch";
 import { positiveInt } from "./goal.cmd";
 import { registerRunDecisions } from "./run-decide.cmd";
@@ -70,6 +70,7 @@ export function registerRun(program: Command): void {
         for (const s of p.safe(steps)) stepBlock(p, s);
         // A run that ended says how, and why it failed: often before its first step (model, budget).
         if (isTerminal(r.status)) runEnd(p, p.safe(r));
+        else if (r.waitingFor) waitingBlock(p, p.safe(r));
         else p.note(`run ${id} is ${r.status}: follow it with --follow`);
         return;
       }
