@@ -53,6 +53,9 @@ describe("async-agent mcp", () => {
     const unknown = await cli("goal", "create", "--objective", "Use the KB", "--mcp", "nope");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('params.mcpServers[0]: unknown MCP server "nope"');
+    // --mcp alone is an update (an empty list clears it).
+    const cleared = JSON.parse(ok(await cli("goal", "update", goal.id, "--mcp", "", "--json")).stdout);
+    expect(cleared.params.mcpServers).toBeUndefined();
 
     for (const r of [wrong, added, shown, refreshed]) expect(r.stdout + r.stderr).not.toContain(token);
     expect(JSON.stringify(listed)).not.toContain(token);

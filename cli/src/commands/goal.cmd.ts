@@ -36,6 +36,7 @@ const PARAM_FLAGS = [
   "monthlyBudget",
   "monthlyTokens",
   "tools",
+  "mcp",
   "model",
   "overlap",
   "emailTo",

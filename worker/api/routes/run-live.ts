@@ -83,6 +83,12 @@ export const runLive = newRouter()
           queries++;
           const over = !run || isTerminal(run.status);
           if (over || run.updatedAt !== seen) {
+            // In the order they happened: resumed before the steps that followed the decision, the wait after
+            // the steps recorded before it.
+            if (run && run.status !== "waiting" && waiting) {
+              waiting = false;
+              await stream.writeSSE({ event: RUN_RESUMED_EVENT, data: JSON.stringify(presentRun(run)) });
+            }
             await flushSteps();
             seen = run?.updatedAt ?? null;
             wait = POLL_MS;
@@ -94,9 +100,6 @@ export const runLive = newRouter()
               waiting = true;
               queries++;
               await stream.writeSSE({ event: RUN_WAITING_EVENT, data: JSON.stringify(presentRun(run, false, await openWaitOf(db, run.id))) });
-            } else if (run && run.status !== "waiting" && waiting) {
-              waiting = false;
-              await stream.writeSSE({ event: RUN_RESUMED_EVENT, data: JSON.stringify(presentRun(run)) });
             }
           } else wait = Math.min(wait * 2, MAX_POLL_MS);
           if (over) {
