@@ -131,6 +131,49 @@ describe("approvals", () => {
     await tick(Date.now());
     expect(await waitForRunEnd(runId)).toMatchObject({ status: "completed", summary: "Went on without posting." });
     expect((await stepsOf(runId))[0].observation).toBe(`denied: no answer before ${new Date(expiredAt).toISOString()} (the call was not run)`);
+    // Still told it expired once the tick resumed the run and it ended.
+    const later = await api.post(`/runs/${runId}/approval`, { decision: "approve" });
+    expect(later.status).toBe(409);
+    expect(later.body.error.message).toContain("expired at");
+  });
+
+  it("follows the decision on a call even when the goal's requireApproval changed before the resume", async () => {
+    const { runId, goal, hookKey } = await start([postWebhook({ total: 5 }), { text: "Not posted." }], { requireApproval: ["send_webhook"] });
+    await waitingRun(runId);
+    expect((await api.patch(`/goals/${goal.id}`, { params: {} })).status).toBe(200);
+    expect((await api.post(`/runs/${runId}/approval`, { decision: "deny" })).status).toBe(202);
+    expect(await waitForRunEnd(runId)).toMatchObject({ status: "completed", summary: "Not posted." });
+    expect((await stepsOf(runId))[0].observation).toBe("denied by the user (the call was not run)");
+    expect((await attempts(hookKey)).filter((a) => a.body?.data?.payload?.total === 5)).toHaveLength(0);
+  });
+
+  it("asks for two calls of one turn one after the other, each decided on its own", async () => {
+    const { runId, hookKey } = await start(
+      [{ toolCalls: [postWebhook({ total: 11 }).toolCalls[0], postWebhook({ total: 12 }).toolCalls[0]] }, finish("One of two posted.")],
+      { requireApproval: ["send_webhook"] },
+    );
+    expect((await waitingRun(runId)).waitingFor).toMatchObject({ stepNo: 1, input: { payload: { total: 11 } } });
+    expect((await api.post(`/runs/${runId}/approval`, { decision: "approve" })).status).toBe(202);
+    const second = await vi.waitFor(
+      async () => {
+        const r = (await api.get(`/runs/${runId}`)).body;
+        if (r.waitingFor?.stepNo !== 2) throw new Error(`run is ${r.status}`);
+        return r;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(second.waitingFor).toMatchObject({ kind: "approval", input: { payload: { total: 12 } } });
+    expect((await api.post(`/runs/${runId}/approval`, { decision: "deny", note: "one is enough" })).status).toBe(202);
+    expect(await waitForRunEnd(runId)).toMatchObject({ status: "completed", summary: "One of two posted." });
+    const steps = await stepsOf(runId);
+    expect(steps.map((s) => [s.stepNo, s.toolName, s.error])).toEqual([
+      [1, "send_webhook", null],
+      [2, "send_webhook", null],
+      [3, "finish", null],
+    ]);
+    expect(steps[1].observation).toBe("denied by the user: one is enough (the call was not run)");
+    const posted = (await attempts(hookKey)).map((a) => a.body?.data?.payload?.total).filter(Boolean);
+    expect(posted).toEqual([11]);
   });
 
   it("survives a restart while waiting, then completes once approved", async () => {

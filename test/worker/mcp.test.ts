@@ -201,6 +201,10 @@ describe("registering MCP servers", () => {
     const good = await api.patch(`/mcp-servers/${s.name}`, { headers: { Authorization: `Bearer ${s.token}`, "X-Team": "research" } });
     expect(good.status).toBe(200);
     expect(good.body.headerNames).toEqual(["Authorization", "X-Team"]);
+    // The stored bearer token is never sent to another origin unasked: a new URL needs its headers again.
+    const moved = await api.patch(`/mcp-servers/${s.name}`, { url: "http://127.0.0.2:9/mcp" });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.message).toContain("headers: a new origin needs its headers again");
 
     // A server that stopped: the refresh says so and keeps the last tools.
     await control(`/servers/${s.id}/stop`, { method: "POST" });

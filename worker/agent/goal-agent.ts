@@ -21,6 +21,7 @@ import { ConversationLog } from "./conversation-log";
 import { runLoop, type Checkpoint, type LoopResult, type Waiting } from "./run-loop";
 import { notifyRunWaiting } from "../notify/run-waiting";
 import { getRun } from "../db/runs";
+import { openWaitOf } from "../db/waits";
 import { MEMORY_DIGEST } from "./prompt";
 import { endRun, startRun, type Totals } from "../db/run-state";
 
@@ -182,6 +183,12 @@ export class GoalAgent extends Agent<Env> {
       // Gone, ended or cancelled before it started: nothing to do. Marked running by an agent that left no
       // fiber behind (storage reset, or a bug): nothing to resume from, so it fails.
       if (before === "running") await this.failUnresumable(db, runId);
+      // Waiting (a recovered fiber, or a stale message): make sure the person was told, should the fiber that
+      // opened the wait have been cut off before telling (the notice's claim keeps it to one sender).
+      if (before === "waiting") {
+        const wait = await openWaitOf(db, runId);
+        if (wait) await notifyRunWaiting(env, runId, wait).catch((e) => console.error(JSON.stringify({ at: "notify.waiting", runId, error: String(e) })));
+      }
       return null;
     }
     if (run.cancelRequestedAt) ctl.abort("cancelled");

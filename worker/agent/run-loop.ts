@@ -56,6 +56,9 @@ export type Checkpoint = {
   startedAt: number;
   /** Of the steps, the update_plan calls that did not count against the step budget. */
   planSteps?: number;
+  /** Time spent waiting for people, which the time budget does not count; `waitingSince` while a wait is open. */
+  waitedMs?: number;
+  waitingSince?: number;
   warnings: string[];
   /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
   pending: StepRow[];
@@ -236,7 +239,11 @@ class Loop {
       this.cp.costNanos = this.price ? 0 : null;
       this.timing.stashed(input.checkpoint(this.cp));
     }
-    this.deadline = budget.seconds ? this.cp.startedAt + budget.seconds * 1000 : null;
+    if (this.cp.waitingSince !== undefined) {
+      this.cp.waitedMs = (this.cp.waitedMs ?? 0) + Math.max(0, this.now() - this.cp.waitingSince);
+      this.cp.waitingSince = undefined;
+    }
+    this.deadline = budget.seconds ? this.cp.startedAt + (this.cp.waitedMs ?? 0) + budget.seconds * 1000 : null;
     return null;
   }
 
@@ -281,7 +288,13 @@ class Loop {
     if (signal.aborted) return this.cancelled();
     const toolsStart = Date.now();
     // Calls that wait for a person run after the others, one decision at a time, in the model's order.
-    const gates = calls.map((call) => gateOf(input.goal, call, this.byName.get(call.name)));
+    // A call whose wait was settled follows that decision whatever the goal says now (its requireApproval
+    // may have changed meanwhile: a denied call must never run because the list was edited).
+    const gates = calls.map((call, i) => {
+      const settled = this.waits.get(cp.stepNo + 1 + i);
+      if (settled) return { kind: settled.kind, input: (settled.input ?? {}) as Record<string, unknown> };
+      return gateOf(input.goal, call, this.byName.get(call.name));
+    });
     let outstanding = calls.filter((_, i) => !turn.results[i]).length;
     const keep = (i: number, r: CallResult): StepResult => {
       const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
@@ -374,6 +387,7 @@ class Loop {
     const call = turn.reply.toolCalls[i];
     const { wait, waiting } = await openWait(input.db, waitFor(input.goal, input.run.id, cp.stepNo + 1 + i, call, gate, now), now);
     if (!waiting) return this.cancelled();
+    cp.waitingSince = now;
     this.timing.stashed(input.checkpoint(cp));
     return { status: "waiting", wait };
   }

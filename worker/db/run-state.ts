@@ -2,7 +2,7 @@
  * A run's status transitions: start (or resume), heartbeat, end, cancel, and the consumer's note of a
  * failed hand-over. Every update is guarded by status, so a finished run is never reopened.
  */
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { ACTIVE_RUN_STATUSES, type EndedRunStatus } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
@@ -47,7 +47,15 @@ export async function startRun(db: Db, runId: string, goalId: string, opts: { re
     db
       .update(runs)
       .set({ status: "running", startedAt: sql`coalesce(${runs.startedAt}, ${now})`, heartbeatAt: now, updatedAt: now })
-      .where(and(eq(runs.id, runId), eq(runs.goalId, goalId), inArray(runs.status, opts.resume ? ["pending", "running"] : ["pending"])))
+      .where(
+        and(
+          eq(runs.id, runId),
+          eq(runs.goalId, goalId),
+          // A first start takes only a run that never started: one that did (and lost its fiber ledger) must
+          // not start over from step one, repeating its side effects.
+          opts.resume ? inArray(runs.status, ["pending", "running"]) : and(eq(runs.status, "pending"), isNull(runs.startedAt)),
+        ),
+      )
       .returning(),
     db.select().from(goals).where(eq(goals.id, goalId)),
     db.select().from(memories).where(eq(memories.goalId, goalId)).orderBy(desc(memories.id)).limit(opts.memories),

@@ -173,7 +173,8 @@ export async function reapStaleRuns(d1: D1Database, now: number, p: ReaperPolicy
           SELECT 1 FROM runs e JOIN goals g ON g.id = e.goal_id
           WHERE e.goal_id = r.goal_id AND e.status IN (${ACTIVE}) AND e.id < r.id
             AND json_extract(g.params, '$.overlap') = 'queue')))`;
-  const outOfTries = `(r.attempts >= ?4 OR r.created_at < ?5)`;
+  // A run's age counts from its last settled wait, if any: a run resumed after days of waiting is not "old".
+  const outOfTries = `(r.attempts >= ?4 OR max(r.created_at, coalesce((SELECT max(w.decided_at) FROM waits w WHERE w.run_id = r.id), 0)) < ?5)`;
   const candidates = (which: string) => `SELECT r.id FROM runs r WHERE r.status IN (${ACTIVE}) AND ${stale} AND ${which} LIMIT ?6`;
   const params = [now, now - p.runningStaleMs, now - p.pendingStaleMs, p.maxAttempts, now - p.maxAgeMs, p.limit, String(Math.round(p.runningStaleMs / 60_000))];
   const fail = d1

@@ -79,7 +79,8 @@ export async function decideWait(db: Db, runId: string, d: Decision, now = Date.
       .returning(),
     db
       .update(runs)
-      .set({ status: "pending", updatedAt: now })
+      // The hand-over that follows is the run's first attempt again (the reaper re-sends it twice more if lost).
+      .set({ status: "pending", updatedAt: now, attempts: 1 })
       .where(
         and(
           eq(runs.id, runId),
@@ -111,7 +112,7 @@ export async function expireWaits(d1: D1Database, now: number, limit: number): P
       .bind(now, limit),
     d1
       .prepare(
-        `UPDATE runs SET status = 'pending', updated_at = ?1
+        `UPDATE runs SET status = 'pending', updated_at = ?1, attempts = 1
          WHERE status = 'waiting' AND id IN (SELECT run_id FROM waits WHERE decided_via = 'expiry' AND decided_at = ?1)
          RETURNING id, goal_id AS goalId`,
       )

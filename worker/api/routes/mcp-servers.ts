@@ -162,6 +162,9 @@ export const mcpServers = newRouter()
       const patch = c.req.valid("json");
       const url = patch.url ?? row.url;
       checkServerUrl(c.env, url);
+      // Stored header values (bearer tokens) were given for one server: never sent to another origin unasked.
+      if (patch.headers === undefined && row.headerNames.length && new URL(url).origin !== new URL(row.url).origin)
+        throw new ApiError("validation_error", "headers: a new origin needs its headers again (the stored ones are not sent to another server; {} for none)");
       const headers = patch.headers === undefined ? await storedHeaders(c.env, row) : (patch.headers ?? {});
       const headersSealed = patch.headers === undefined ? row.headersSealed : await sealHeaders(c.env, row.name, headers);
       const { tools, serverInfo } = await listOr502(c.env, row.name, url, headers);

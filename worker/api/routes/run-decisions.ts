@@ -27,6 +27,9 @@ const responses = {
 
 /** Why a decision was refused, from the run and its newest wait. */
 export function refusal(runId: string, status: string, last: WaitRow | null, kind: Decision["kind"], now = Date.now()): string {
+  // An expired wait says so, also once the tick has resumed the run.
+  if (last?.kind === kind && last.outcome === "expired")
+    return `wait ${last.id} expired at ${new Date(last.expiresAt).toISOString()}: the call counted as denied and the run went on`;
   if (status !== "waiting") return `run ${runId} is ${status}: it waits for nothing`;
   if (!last || last.kind !== kind)
     return kind === "approval"

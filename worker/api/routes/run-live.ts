@@ -71,7 +71,7 @@ export const runLive = newRouter()
         // What the client was last told of the plan and of waiting (events without an id: a reconnect
         // with Last-Event-ID is told the current plan and wait again, which is what it needs).
         let planAt: number | null = null;
-        let waiting = false;
+        let waitId: string | null = null;
         let wait = POLL_MS;
         while (!stream.aborted) {
           if (queries >= STREAM_QUERY_BUDGET) {
@@ -83,10 +83,17 @@ export const runLive = newRouter()
           queries++;
           const over = !run || isTerminal(run.status);
           if (over || run.updatedAt !== seen) {
+            // The wait it waits for now, by id: between two polls a run can be decided and wait again (two calls
+            // of one turn that need approval), which is a resume and a new wait.
+            let open = null;
+            if (run?.status === "waiting") {
+              open = await openWaitOf(db, run.id);
+              queries++;
+            }
             // In the order they happened: resumed before the steps that followed the decision, the wait after
             // the steps recorded before it.
-            if (run && run.status !== "waiting" && waiting) {
-              waiting = false;
+            if (run && waitId && open?.id !== waitId) {
+              waitId = null;
               await stream.writeSSE({ event: RUN_RESUMED_EVENT, data: JSON.stringify(presentRun(run)) });
             }
             await flushSteps();
@@ -96,10 +103,9 @@ export const runLive = newRouter()
               planAt = run.plan.updatedAt;
               await stream.writeSSE({ event: PLAN_EVENT, data: JSON.stringify(presentRun(run).plan) });
             }
-            if (run?.status === "waiting" && !waiting) {
-              waiting = true;
-              queries++;
-              await stream.writeSSE({ event: RUN_WAITING_EVENT, data: JSON.stringify(presentRun(run, false, await openWaitOf(db, run.id))) });
+            if (run && open && open.id !== waitId) {
+              waitId = open.id;
+              await stream.writeSSE({ event: RUN_WAITING_EVENT, data: JSON.stringify(presentRun(run, false, open)) });
             }
           } else wait = Math.min(wait * 2, MAX_POLL_MS);
           if (over) {
