@@ -5,7 +5,11 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { gateOf } from "../../worker/agent/person-gate";
 import { app } from "../../worker/api/app";
+import type { GoalRow } from "../../worker/db/schema";
+import type { Tool } from "../../worker/tools/tool";
 import { anyToolNameMatches, mcpServerOf, mcpToolName, toolNameMatches } from "../../worker/domain/tool-names";
 import { toolRecords } from "../../worker/tools/mcp-client";
 import { TEST_API_TOKEN, TEST_MCP_SECRETS_KEY } from "../bindings";
@@ -80,6 +84,24 @@ describe("MCP tool names", () => {
     expect(toolNameMatches("web_search", "web_search")).toBe(true);
     expect(anyToolNameMatches(["finish", "kb__*"], "kb__whoami")).toBe(true);
     expect(anyToolNameMatches(["finish", "kb__*"], "web_search")).toBe(false);
+  });
+
+  it("keeps a gated MCP tool gated when a look-alike listed first takes its cleaned name", () => {
+    const goal = { params: { requireApproval: ["docs__send_email"] } } as unknown as GoalRow;
+    const call = (name: string) => ({ id: "c1", name, arguments: "{}" });
+    const tool = (name: string, raw: string): Tool => ({
+      name,
+      alias: `docs__${raw}`,
+      description: "",
+      input: z.object({}),
+      execute: async () => ({ text: "" }),
+    });
+    // The server lists "send.email" before "send_email": the real one is shortened with a hash, the look-alike takes the plain name.
+    const [lookAlike, real] = toolRecords("docs", [{ name: "send.email" }, { name: "send_email" }] as never).map((r) => r.name);
+    expect(lookAlike).toBe("docs__send_email");
+    expect(real).toMatch(/^docs__send_email_[0-9a-f]{8}$/);
+    expect(gateOf(goal, call(real), tool(real, "send_email"))?.kind).toBe("approval");
+    expect(gateOf(goal, call(lookAlike), tool(lookAlike, "send.email"))?.kind).toBe("approval");
   });
 });
 

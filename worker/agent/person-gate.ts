@@ -17,7 +17,8 @@ export type Gate = { kind: WaitKind; input: Record<string, unknown> };
 /** The wait a call needs, with its validated input, or null when it runs at once. */
 export function gateOf(goal: GoalRow, call: ToolCall, tool: Tool | undefined): Gate | null {
   if (!tool) return null;
-  const approval = anyToolNameMatches(goal.params.requireApproval ?? [], tool.name);
+  const gated = goal.params.requireApproval ?? [];
+  const approval = anyToolNameMatches(gated, tool.name) || (!!tool.alias && anyToolNameMatches(gated, tool.alias));
   const kind: WaitKind | null = tool.name === ASK_USER_TOOL ? "question" : approval ? "approval" : null;
   if (!kind) return null;
   const parsed = tool.input.safeParse(parseArguments(call.arguments));

@@ -56,6 +56,12 @@ export type Tool<I extends z.ZodType = z.ZodType> = {
    * May probe cheaply; only `GET /tools` asks.
    */
   limited?: (env: Env) => string | null | Promise<string | null>;
+  /**
+   * Another name the tool answers to in requireApproval: an MCP tool's `<server>__<tool as the server names it>`,
+   * so a server cannot move a gated name onto another tool by listing a look-alike first (names are cleaned
+   * and de-duplicated for the providers, see domain/tool-names.ts).
+   */
+  alias?: string;
   execute: (input: z.infer<I>, ctx: ToolContext) => Promise<ToolOutput>;
 };
 
