@@ -239,6 +239,35 @@ describe("people in the loop", () => {
   });
 });
 
+describe("people in the loop: questions", () => {
+  it("shows the agent's question with its choices as text, and a click on a choice answers it", async () => {
+    const { page, errors, dialogs } = await openPage(browser);
+    await signIn(page, url);
+    await page.getByRole("heading", { name: "Goals" }).waitFor();
+    await scriptLlm(ports.llm, "dash-ask", {
+      turns: [
+        { toolCalls: [{ name: "ask_user", arguments: { question: "Which region <b>first</b>?", choices: ["EU", "US"] } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "Started with the answer." } }] },
+      ],
+    });
+    const goal = (await apiCall("POST", "/goals", { objective: "[script:dash-ask] ask first", params: { allowedTools: ["ask_user", "finish"] } })).body;
+    const run = (await apiCall("POST", `/goals/${goal.id}/run`, {})).body;
+    await page.goto(`${url}/runs/${run.id}`);
+    const panel = page.locator("section.waiting");
+    await expect.poll(() => panel.isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await panel.getByRole("heading").textContent()).toBe("Waiting for your answer");
+    expect(await panel.locator(".question").textContent()).toBe("Which region <b>first</b>?");
+    await panel.getByRole("button", { name: "EU" }).click();
+    await expect.poll(() => page.locator("h1 .badge").textContent(), { timeout: 30_000 }).toBe("completed");
+    const steps = (await apiCall("GET", `/runs/${run.id}/steps`)).body.items;
+    expect(steps[0]).toMatchObject({ toolName: "ask_user" });
+    expect(steps[0].observation).toContain("EU");
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe("other pages", () => {
   it("renders the API reference with fields and an example, and 'Try it' sends the signed-in token", async () => {
     const { page, errors } = await openPage(browser);

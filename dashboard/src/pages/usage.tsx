@@ -7,10 +7,24 @@ import type { Usage } from "../lib/types";
 
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
+type Day = Usage["items"][number];
+const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** Every day of the period in this zone, the days without runs as zeros (the API lists only days that had runs). */
+function allDays(usage: Usage): Day[] {
+  const byKey = new Map(usage.items.map((i) => [i.key, i]));
+  const keys: string[] = [];
+  for (let t = Date.parse(usage.from); t < Date.parse(usage.to) + 86_400_000; t += 3_600_000) {
+    const k = dayKey.format(new Date(Math.min(t, Date.parse(usage.to))));
+    if (keys.at(-1) !== k) keys.push(k);
+  }
+  return keys.map((key) => byKey.get(key) ?? { key, runs: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, unpricedRuns: 0 });
+}
+
 function DayChart({ usage, metric }: { usage: Usage; metric: "costUsd" | "tokens" }) {
-  const value = (i: Usage["items"][number]) => (metric === "costUsd" ? i.costUsd : i.promptTokens + i.completionTokens);
-  const items = usage.items;
-  if (!items.length) return <p class="muted">No runs in this period.</p>;
+  const value = (i: Day) => (metric === "costUsd" ? i.costUsd : i.promptTokens + i.completionTokens);
+  if (!usage.items.length) return <p class="muted">No runs in this period.</p>;
+  const items = allDays(usage);
   const max = Math.max(...items.map(value), metric === "costUsd" ? 0.01 : 1);
   const W = 600;
   const H = 160;
