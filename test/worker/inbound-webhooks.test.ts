@@ -130,6 +130,21 @@ describe("inbound webhook triggers", () => {
     expect(await lastFired(goal.id)).toBeNull();
   });
 
+  it("slows down a client flooding forged deliveries per IP before any lookup (429), while other clients go on", async () => {
+    const { url, secret } = await enabledGoal();
+    const payload = JSON.stringify({ type: "ping" });
+    const forged = standardHeaders("whsec_" + btoa("x".repeat(32)), "f", payload);
+    const from = (ip: string, headers: Record<string, string>) => deliver(url, payload, { ...headers, "cf-connecting-ip": ip });
+    const answers: number[] = [];
+    for (let i = 0; i < 320; i++) answers.push((await from("203.0.113.7", forged)).status);
+    expect(answers.slice(0, 300).every((s) => s === 401)).toBe(true);
+    expect(answers.slice(300).every((s) => s === 429)).toBe(true);
+    const limited = await from("203.0.113.7", standardHeaders(secret, "after-flood", payload));
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe("rate_limited");
+    expect((await from("198.51.100.4", standardHeaders(secret, "other-client", payload))).status).toBe(202);
+  });
+
   it("limits accepted deliveries per minute (429 with Retry-After), refuses a paused goal (409) and a body over 256 KB (413)", async () => {
     const { goal, url, secret } = await enabledGoal({ params: { overlap: "allow", triggerRatePerMinute: 2 } });
     const payload = '{"n":1}';

@@ -6,6 +6,9 @@
  * stale one, an unknown hook, a disabled trigger — is the same 401 and writes nothing, so the answer
  * tells nobody which hooks exist.
  *
+ * A client gets at most 300 delivery attempts a minute (per IP, before any D1 read): a flood of forged
+ * deliveries is a 429, not a database load.
+ *
  * Then, in order: a delivery id seen before answers 200 with the run it started (exactly once per
  * delivery; a unique index on runs(goal_id, delivery_id) backs it); a paused or archived goal 409; the
  * goal's rate limit 429 with Retry-After; else a run (trigger `webhook`, the body as its input) takes the
@@ -83,6 +86,13 @@ export const hooks = new Hono<App>().post(
     const signed = signatureOf(c.req.raw.headers);
     const hookId = c.req.param("hookId");
     if (!signed || signed.id.length > 200) throw unauthorized();
+    // Before the D1 read: a client that floods forged deliveries is slowed down per IP (wrangler.toml
+    // [[ratelimits]]), whatever hook it aims at. Cloudflare sets cf-connecting-ip; locally all share one key.
+    const client = c.req.header("cf-connecting-ip") ?? "local";
+    if (!(await c.env.HOOKS_LIMITER.limit({ key: client })).success) {
+      c.header("Retry-After", "60");
+      throw new ApiError("rate_limited", "too many webhook deliveries from this address: retry in a minute");
+    }
     const target = isId("hook", hookId) ? await deliveryTarget(c.env.DB, hookId, signed.id) : null;
     const authentic = await verify(target?.secret ?? DECOY_SECRET, signed, body);
     if (!target?.secret || !authentic) throw unauthorized();
