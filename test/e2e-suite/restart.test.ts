@@ -85,7 +85,12 @@ function shapes(t: (i: number) => string): Shape[] {
   ];
 }
 
-type Trial = { name: string; shape: Shape; goalId: string; runId: string; hookKey: string; expected: string[]; endedBeforeKill: boolean };
+type Trial = { name: string; shape: Shape; key: string; goalId: string; runId: string; hookKey: string; expected: string[]; endedBeforeKill: boolean };
+
+/** The turn numbers the fake LLM was asked for under a script key (a retried or resumed turn repeats its number). */
+async function turnsAsked(key: string): Promise<number[]> {
+  return ((await (await fetch(`${fakeUrl("llm")}/__stats/${key}`)).json()) as { turns: number[] } | null)?.turns ?? [];
+}
 type Outcome = { trial: Trial; status: string; error: string | null; problems: string[]; recoveredMs: number | null };
 
 let sys: System;
@@ -139,13 +144,13 @@ describe("scenario 2: restart mid-run", () => {
       list.map(async (shape, i) => {
         const name = `round ${round} ${shape.kind} #${i}`;
         const hookKey = `restart-${round}-${late ? "late" : "early"}-${i}-${Date.now().toString(36)}`;
-        const { marker } = await scriptLlm("restart", { turns: shape.turns });
+        const { marker, key } = await scriptLlm("restart", { turns: shape.turns });
         const goal = await sys.api("/goals", { body: { objective: `Restart trial ${shape.objectiveExtra ?? ""} ${marker}`, webhookUrl: hookUrl(hookKey) } });
         expect(goal.status, JSON.stringify(goal.body)).toBe(201);
         const run = await sys.api(`/goals/${goal.body.id}/run`, { method: "POST" });
         expect(run.status).toBe(202);
         const expected = shape.turns.flatMap((r) => (r.toolCalls ?? []).map((c) => c.name));
-        return { name, shape, goalId: goal.body.id, runId: run.body.id, hookKey, expected, endedBeforeKill: false };
+        return { name, shape, key, goalId: goal.body.id, runId: run.body.id, hookKey, expected, endedBeforeKill: false };
       }),
     );
   }
@@ -190,6 +195,9 @@ describe("scenario 2: restart mid-run", () => {
     if (status === "completed" && mails === 0) problems.push("lost email");
     const runs = (await sys.api(`/runs?goalId=${trial.goalId}`)).body.items.length;
     if (runs !== 1) problems.push(`duplicated runs: ${runs}`);
+    // A turn past the script's last means the run went on after it had ended (the model was asked again).
+    const asked = await turnsAsked(trial.key);
+    if (Math.max(...asked) > trial.shape.turns.length) problems.push(`duplicated model turns: asked for turns ${asked}`);
     return { trial, status, error, problems, recoveredMs };
   }
 
@@ -273,7 +281,7 @@ describe("scenario 3: restart while waiting for approval", () => {
       Array.from({ length: N }, async (_, i) => {
         const subject = `approval-${tag}-${i}`;
         const hookKey = `approval-${tag}-${i}`;
-        const { marker } = await scriptLlm("approval", {
+        const { marker, key } = await scriptLlm("approval", {
           turns: [
             { toolCalls: [{ name: "write_file", arguments: { path: `reports/${subject}.md`, content: "# Draft\n" } }] },
             { toolCalls: [{ name: "send_email", arguments: { to: "team@example.com", subject, body_markdown: "The weekly report." } }] },
@@ -285,7 +293,7 @@ describe("scenario 3: restart while waiting for approval", () => {
         });
         expect(goal.status, JSON.stringify(goal.body)).toBe(201);
         const run = await sys.api(`/goals/${goal.body.id}/run`, { method: "POST" });
-        return { subject, hookKey, goalId: goal.body.id as string, runId: run.body.id as string };
+        return { subject, hookKey, key, goalId: goal.body.id as string, runId: run.body.id as string };
       }),
     );
     const status = async (runId: string) =>
@@ -329,6 +337,7 @@ describe("scenario 3: restart while waiting for approval", () => {
         continue;
       }
       const steps = await stepsOf(sys, t.runId);
+      const asked = await turnsAsked(t.key);
       const sent = await mails(t.subject);
       const want = i === 2 ? 0 : 1;
       const hooks = Map.groupBy(await deliveries(t.hookKey), (d) => (d.body as { type: string }).type);
@@ -338,6 +347,7 @@ describe("scenario 3: restart while waiting for approval", () => {
         end.status === "completed" &&
         contiguous(steps) &&
         steps.map((s) => s.toolName).join() === "write_file,send_email,finish" &&
+        Math.max(...asked) <= 3 &&
         sent === want &&
         onePerType &&
         hooks.has("run.waiting") &&
@@ -346,7 +356,7 @@ describe("scenario 3: restart while waiting for approval", () => {
       if (ok) passed++;
       else
         problems.push(
-          `run ${i}: ${end.status} ${end.error ?? ""}; steps ${steps.map((s) => s.toolName)}; emails ${sent} (want ${want}); webhooks ${[...hooks].map(([k, v]) => `${k}×${new Set(v.map((d) => d.webhookId)).size}`)}`,
+          `run ${i} ${t.runId}: ${end.status} ${end.error ?? ""}; steps ${JSON.stringify(steps.map((s) => [s.stepNo, s.toolName, s.error, s.observation?.slice(0, 100)]))}; emails ${sent} (want ${want}); webhooks ${[...hooks].map(([k, v]) => `${k}×${new Set(v.map((d) => d.webhookId)).size}`)}; model asked for turns ${asked}`,
         );
     }
     record({

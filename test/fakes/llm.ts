@@ -48,6 +48,8 @@ type Stats = {
   responded: number[];
   headers: Record<string, string>[];
   toolsOffered: string[][];
+  /** The turn each request asked for (assistant messages in it + 1): a repeated or skipped turn shows here. */
+  turns: number[];
   /** The messages of the first request: what the model was opened with (run input tests). */
   firstMessages?: ChatMessage[];
 };
@@ -87,9 +89,10 @@ async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: Fak
     if (probe && !/text-only/.test(body.model)) return { reply: { toolCalls: [{ name: "report_status", arguments: { status: "ok" } }] }, turn, key };
     return { reply: { text: "No script for this request: done." }, turn, key };
   }
-  const st = stats.get(key) ?? { requests: 0, maxRequestTokens: 0, arrivals: [], responded: [], headers: [], toolsOffered: [] };
+  const st = stats.get(key) ?? { requests: 0, maxRequestTokens: 0, arrivals: [], responded: [], headers: [], toolsOffered: [], turns: [] };
   stats.set(key, st);
   st.requests++;
+  st.turns.push(turn);
   st.firstMessages ??= body.messages;
   st.arrivals.push(Date.now());
   st.maxRequestTokens = Math.max(st.maxRequestTokens, Math.ceil((JSON.stringify(body.messages).length + JSON.stringify(body.tools ?? []).length) / 4));

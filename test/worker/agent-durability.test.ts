@@ -7,7 +7,12 @@ import { dbFor } from "../../worker/db/client";
 import { consumeRuns } from "../../worker/queue/consumer";
 import { getRun, insertRun } from "../../worker/db/runs";
 import { api, call, createGoal } from "./api";
-import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { type Checkpoint, runLoop } from "../../worker/agent/run-loop";
+import { getGoal } from "../../worker/db/goals";
+import { providerFor } from "../../worker/llm/provider";
+import { finishTool } from "../../worker/tools/finish.tool";
+import { rememberTool } from "../../worker/tools/memory.tool";
+import { llmStats, runLoopDirectly, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 
 const db = dbFor(env.DB);
 const remember = (content: string) => ({ toolCalls: [{ name: "remember", arguments: { content } }] });
@@ -107,6 +112,34 @@ describe("durable runs", () => {
       { content: "two", n: 1 },
     ]);
     expect((await llmStats(key)).requests).toBe(5);
+  });
+
+  // Found by the end-to-end suite: SIGKILL between the ending turn's checkpoint and the agent's stash of the ending.
+  it.each([
+    ["a finish call", finish("All done."), "finished", "All done."],
+    ["a plain answer", { text: "Just the answer." }, "answered", "Just the answer."],
+  ])("resumes a run cut off right after %s was checkpointed to that ending, without asking the model again", async (_, turn, endReason, summary) => {
+    const cps: Checkpoint[] = [];
+    const tools = () => [rememberTool(), finishTool()];
+    const first = await runLoopDirectly({ turns: [remember("one"), turn] }, {}, { tools: tools(), onCheckpoint: (cp) => void cps.push(structuredClone(cp)) });
+    expect(first.result).toMatchObject({ status: "completed", endReason, summary });
+    const asked = (await llmStats(first.key)).requests;
+    const goal = (await getGoal(db, first.goalId))!;
+    const run = (await getRun(db, first.runId))!;
+    const resumed = await runLoop({
+      env,
+      db,
+      goal,
+      run,
+      llm: providerFor(env, goal),
+      tools: tools(),
+      signal: new AbortController().signal,
+      resumeFrom: cps.at(-1)!,
+      checkpoint: () => 0,
+    });
+    expect(resumed).toMatchObject({ status: "completed", endReason, summary });
+    expect((await llmStats(first.key)).requests).toBe(asked);
+    expect((await stepsOf(first.runId)).map((s) => s.stepNo)).toEqual([1, 2]);
   });
 
   it("finishes a turn interrupted mid-tools without asking the model again or re-running a finished tool call", async () => {

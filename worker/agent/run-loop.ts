@@ -63,6 +63,12 @@ export type Checkpoint = {
   /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
   pending: StepRow[];
   /**
+   * The ending decided by the turn committed with this checkpoint (a `finish` call, a plain answer, the closing
+   * report), in the same stash as that turn: a process killed after it, before the agent stashed the ending,
+   * resumes straight to this ending instead of asking the model for another turn.
+   */
+  ended?: Ending;
+  /**
    * The turn under way: the model's reply and the results of its tool calls so far, stashed as each
    * one completes. A resume finishes this turn (running only the calls without a result) instead of
    * asking the model again, so a completed step is never run twice.
@@ -219,6 +225,7 @@ class Loop {
       const [sources, waits] = await Promise.all([linkSourceSteps(db, run.id, linkTools), this.cp.turn ? waitsOf(db, run.id) : []]);
       for (const s of sources) this.learnLinks(s.toolName, s.observation);
       for (const w of waits) this.waits.set(w.stepNo, w);
+      if (this.cp.ended) return this.end(this.cp.ended);
     } else {
       const over = this.overBudget();
       if (over)
@@ -347,9 +354,10 @@ class Loop {
         .slice(calls.length)
         .map((c): Message => ({ role: "tool", toolCallId: c.id, name: c.name, content: "Not run: the step budget is used up." })),
     ];
-    await this.commit(rows, pushed);
-    const finished = results.find((r) => r.end);
-    if (finished?.end) return this.end({ status: "completed", endReason: "finished", summary: finished.end.summary, error: null });
+    const finished = results.find((r) => r.end)?.end;
+    const ending: Ending | undefined = finished && { status: "completed", endReason: "finished", summary: finished.summary, error: null };
+    await this.commit(rows, pushed, ending);
+    if (ending) return this.end(ending);
     return null;
   }
 
@@ -424,8 +432,9 @@ class Loop {
 
     if (!reply.toolCalls.length) {
       const answer = reply.text?.trim() || "(the model ended the run with an empty answer)";
-      await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }]);
-      return this.end({ status: "completed", endReason: "answered", summary: answer, error: null });
+      const ending: Ending = { status: "completed", endReason: "answered", summary: answer, error: null };
+      await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }], ending);
+      return this.end(ending);
     }
     const turn: Turn = { reply, calls: this.callsWithin(reply, stepsLeft), results: [] };
     cp.turn = turn;
@@ -467,8 +476,9 @@ class Loop {
       this.account(reply);
       const summary = reply.text?.trim() || `Stopped: the ${reason} is used up (the model wrote no report).`;
       const row = this.stepRow(cp.stepNo + 1, { thought: summary, ...usageOf(reply, this.price), error: null });
-      await this.commit([row], [ask, { role: "assistant", content: summary }]);
-      return this.end({ status: "completed", endReason: "budget_exhausted", summary, error: null });
+      const ending: Ending = { status: "completed", endReason: "budget_exhausted", summary, error: null };
+      await this.commit([row], [ask, { role: "assistant", content: summary }], ending);
+      return this.end(ending);
     } catch (e) {
       if (this.input.signal.aborted || this.cancel.signal.aborted) throw e;
       const summary = `Stopped: the ${reason} is used up after ${cp.stepNo} steps; the final report could not be written.`;
@@ -480,9 +490,10 @@ class Loop {
    * Ends a turn: the checkpoint, with the turn's rows among the unconfirmed ones, is stashed first; then
    * the rows are handed to the StepWriter, which resolves once the previous turn's write is confirmed.
    */
-  private async commit(rows: StepRow[], pushed: Message[]): Promise<void> {
+  private async commit(rows: StepRow[], pushed: Message[], ending?: Ending): Promise<void> {
     const { cp } = this;
     cp.stepNo += rows.length;
+    if (ending) cp.ended = ending;
     const plans = rows.filter((r) => r.toolName === UPDATE_PLAN_TOOL).length;
     if (plans) cp.planSteps = Math.min(this.budget.steps, (cp.planSteps ?? 0) + plans);
     // Stored as sent: compaction is a function of the list (see context-window.ts), applied per request.
