@@ -7,8 +7,8 @@ import { defineConfig } from "vite";
 
 export default defineConfig({
   root: new URL(".", import.meta.url).pathname,
-  // No public/ folder: everything the page loads is bundled (no CDN, no font; it works offline).
-  publicDir: false,
+  // Everything the page loads is bundled (no CDN, no font; it works offline); public/ holds only _headers.
+  publicDir: "public",
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: {
     target: "es2022",

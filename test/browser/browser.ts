@@ -1,7 +1,8 @@
 /**
  * Debian's Chromium driven by playwright-core (it cannot download a browser here; .ci/run installs the package).
  * Each page records every dialog (alert/confirm/prompt) so a test can assert that nothing from data ran, and
- * every uncaught page error. Screenshots go to .artifacts/browser/ (gitignored) for a person to look at.
+ * every uncaught page error and Content-Security-Policy violation. Screenshots go to .artifacts/browser/
+ * (gitignored) for a person to look at.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +36,8 @@ export async function openPage(browser: Browser, opts: { width?: number; height?
     void d.dismiss();
   });
   page.on("pageerror", (e) => errors.push(e.message));
+  // A Content-Security-Policy violation means the page tried something its headers forbid: a bug either way.
+  page.on("console", (m) => m.type() === "error" && /Content Security Policy/i.test(m.text()) && errors.push(m.text()));
   return { page, dialogs, errors };
 }
 

@@ -188,7 +188,10 @@ describe("goals and runs", () => {
     const run = (await apiCall("POST", `/goals/${goal.id}/run`, {})).body;
     await page.goto(`${url}/goals`);
     await expect.poll(() => page.getByRole("link", { name: objective }).count()).toBe(1);
-    await page.goto(`${url}/goals/${goal.id}`);
+    const res = await page.goto(`${url}/goals/${goal.id}`);
+    // Behind the escaping, the page's own policy allows no script but its bundle.
+    expect(res?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    await page.locator("h1.objective").waitFor();
     expect(await page.locator("h1.objective").textContent()).toBe(objective);
     await page.goto(`${url}/runs/${run.id}`);
     await expect.poll(() => page.locator("h1 .badge").textContent(), { timeout: 30_000 }).toBe("completed");
