@@ -10,9 +10,11 @@
 // on the line, "Trojan Source"). A CRLF line end is a line end, not a stray carriage return.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-// What the printer itself emits: SGR colour codes from picocolors (and nothing else).
+// What the printer itself emits: picocolors' single-code SGR sequences (styles, the 16 colours and their resets),
+// but not 8 (hidden), which the printer never uses and data could use to hide what follows it. Anything else
+// (truecolor, several codes in one sequence, cursor moves) from data is shown, not obeyed.
 // eslint-disable-next-line no-control-regex
-const OWN_SGR = /\x1b\[[0-9;]*m/g;
+const OWN_SGR = /\x1b\[(?:[0-79]|2[2-9]|3[0-79]|4[0-79]|9[0-7]|10[0-7])m/g;
 
 function picture(ch: string): string {
   if (ch === "\r\n") return "\n";

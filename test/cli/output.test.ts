@@ -98,6 +98,9 @@ describe("terminal safety", () => {
   it("the printer's own colours pass its gate; any other sequence in a line is shown, not obeyed", () => {
     delete process.env.NO_COLOR;
     expect(gate("\x1b[32mok\x1b[39m \x1b]52;c;eA==\x07")).toBe("\x1b[32mok\x1b[39m ␛]52;c;eA==␇");
+    // SGR the printer never emits, from data that skipped visible(): hidden text, truecolor, several codes at once.
+    expect(gate("a\x1b[8mhidden\x1b[28m b")).toBe("a␛[8mhidden\x1b[28m b");
+    expect(gate("\x1b[38;2;255;0;0mred\x1b[0;1m")).toBe("␛[38;2;255;0;0mred␛[0;1m");
     const tty = stream(true);
     const p = new Printer(false, tty.s, tty.s);
     p.line(`${p.c.green("ok")} \x1b]0;pwned\x07`);
