@@ -78,6 +78,9 @@ export function exampleOf(doc: Doc, raw: Schema | undefined, depth = 0): unknown
   const alts = s.anyOf ?? s.oneOf;
   if (alts) return exampleOf(doc, alts.find((a) => resolve(doc, a)?.type !== "null") ?? alts[0], depth + 1);
   const t = Array.isArray(s.type) ? s.type.find((x) => x !== "null") : s.type;
+  // A description's own example ('e.g. "0 16 * * 5"') reads better than a placeholder.
+  const eg = /e\.g\. "([^"]+)"/.exec(s.description ?? raw?.description ?? "")?.[1];
+  if (t === "string" && eg) return eg;
   if (t === "string") return s.format === "date-time" ? new Date(0).toISOString() : s.format === "uri" ? "https://example.com/hook" : "string";
   if (t === "integer" || t === "number") return s.minimum ?? 1;
   if (t === "boolean") return true;

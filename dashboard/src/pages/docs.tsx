@@ -79,6 +79,21 @@ function TryIt({ method, path, op, doc }: { method: string; path: string; op: Op
   );
 }
 
+/** The route as a curl command: path parameters as placeholders, required query parameters with an example value, the example body. */
+function curlOf(doc: Doc, method: string, path: string, op: Operation): string {
+  const query = (op.parameters ?? [])
+    .filter((p) => p.in === "query" && p.required)
+    .map((p) => `${p.name}=${encodeURIComponent(String(exampleOf(doc, p.schema)))}`)
+    .join("&");
+  const body = op.requestBody?.content?.["application/json"]?.schema;
+  const lines = [
+    `curl${method === "get" ? "" : ` -X ${method.toUpperCase()}`} "${window.location.origin}${API}${path.replace(/\{(\w+)\}/g, "<$1>")}${query ? `?${query}` : ""}"`,
+  ];
+  lines.push(`  -H "Authorization: Bearer $API_TOKEN"`);
+  if (body) lines.push(`  -H "content-type: application/json"`, `  -d '${JSON.stringify(exampleOf(doc, body)).replace(/'/g, "'\\''")}'`);
+  return lines.join(" \\\n");
+}
+
 function OperationView({ doc, method, path, op }: { doc: Doc; method: string; path: string; op: Operation }) {
   const body = op.requestBody?.content?.["application/json"]?.schema;
   const ok = Object.entries(op.responses ?? {}).find(([code]) => code.startsWith("2"));
@@ -107,10 +122,10 @@ function OperationView({ doc, method, path, op }: { doc: Doc; method: string; pa
         <>
           <h4>Request body</h4>
           <Fields doc={doc} schema={body} />
-          <h4>Example</h4>
-          <pre>{JSON.stringify(exampleOf(doc, body), null, 2)}</pre>
         </>
       )}
+      <h4>Example</h4>
+      <pre>{curlOf(doc, method, path, op)}</pre>
       <h4>Answers</h4>
       <ul class="fields">
         {Object.entries(op.responses ?? {}).map(([code, r]) => (
