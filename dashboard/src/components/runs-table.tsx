@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { RUN_STATUSES, TRIGGERS } from "../../../worker/domain/vocabulary";
 import { get, query } from "../lib/api";
 import { count, duration, local, runDuration, usd } from "../lib/format";
+import { goalNames, wantGoalNames } from "../lib/goal-names";
 import type { Page, Run } from "../lib/types";
 import { Badge, Failure, Loading } from "./ui";
 
@@ -15,6 +16,7 @@ export function RunsTable({ goalId, refresh = 0 }: { goalId?: string; refresh?: 
     try {
       const page = await get<Page<Run>>(`/runs${query({ goalId, status, trigger, cursor, limit: 25 })}`);
       setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.nextCursor, loading: false }));
+      if (!goalId) wantGoalNames(page.items.map((r) => r.goalId));
     } catch (error) {
       setPages((p) => ({ ...p, error, loading: false }));
     }
@@ -66,7 +68,9 @@ export function RunsTable({ goalId, refresh = 0 }: { goalId?: string; refresh?: 
                 </td>
                 {!goalId && (
                   <td>
-                    <a href={`/goals/${r.goalId}`}>{r.goalId.slice(-8)}</a>
+                    <a href={`/goals/${r.goalId}`} class="clip">
+                      {goalNames.value.get(r.goalId) ?? r.goalId.slice(-8)}
+                    </a>
                   </td>
                 )}
                 <td>

@@ -23,6 +23,15 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
 /** "3 Dec 2026, 16:00" in the browser's zone. */
 export const local = (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : "—");
 
+const soon = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+const later = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+/** "Fri 16:00" within the coming week, "4 Jan, 16:00" beyond it, in the browser's zone. */
+export function shortLocal(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  return (t - now < 6 * 86_400_000 ? soon : later).format(new Date(t));
+}
+
 /** "850 ms", "12.3 s", "4 min 05 s". */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { GOAL_STATUSES } from "../../../worker/domain/vocabulary";
 import { Badge, Failure, Loading, RunMarks } from "../components/ui";
 import { get, query } from "../lib/api";
-import { relative, scheduleWords, usd } from "../lib/format";
+import { relative, scheduleWords, shortLocal, usd } from "../lib/format";
 import { recentRuns, wantRecentRuns } from "../lib/recent-runs";
 import { location, setQuery } from "../lib/router";
 import type { Goal, Page, Usage } from "../lib/types";
@@ -61,8 +61,8 @@ function GoalRow({ goal, cost }: { goal: Goal; cost: number | undefined }) {
       </div>
       <div class="goal-meta">
         <Badge status={goal.status} />
-        <span class="small" title={next ? next.local : undefined}>
-          {next && goal.status === "active" ? `next ${relative(next.utc)}` : "—"}
+        <span class="small" title={next ? `${next.local} in the goal's zone` : undefined}>
+          {next && goal.status === "active" ? `next ${shortLocal(next.utc)} (${relative(next.utc)})` : "—"}
         </span>
         <RunMarks runs={recentRuns.value.get(goal.id) ?? []} />
         <span class="small muted" title="spent this month">
