@@ -112,7 +112,8 @@ try {
   for (const b of bodies) console.log(`  ${b.url.padEnd(36)} ${(b.raw / 1024).toFixed(1).padStart(7)} KB  ${(b.gzip / 1024).toFixed(1).padStart(6)} KB gzip`);
 
   // ── goals page ──
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // bypassCSP: the bench waits with string predicates, which the page's CSP (no eval) would refuse.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
   await context.addInitScript(`sessionStorage.setItem("async-agent.token", ${JSON.stringify(TOKEN)});${OBSERVE}
     document.addEventListener("DOMContentLoaded", () => {
       window.__benchWatch("firstRows", () => document.querySelector(".goal-row"));
