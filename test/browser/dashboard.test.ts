@@ -39,6 +39,10 @@ describe("sign-in", () => {
     const { page, errors } = await openPage(browser);
     await page.goto(url);
     await expect.poll(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    // Keyboard first: the first Tab reaches the skip link, and focus is visible (an outline).
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate<string>("document.activeElement.textContent")).toBe("Skip to content");
+    expect(await page.evaluate<string>("getComputedStyle(document.activeElement).outlineStyle")).toBe("solid");
     await screenshot(page, "sign-in");
     await signIn(page, url, "wrong-token");
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/not accepted: invalid bearer token/);
@@ -89,6 +93,25 @@ describe("goals and runs", () => {
     const goalId = page.url().split("/goals/")[1];
     const stored = await apiCall("GET", `/goals/${goalId}`);
     expect(stored.body.schedule).toEqual({ cron: "0 16 * * 5", timezone: "Europe/Berlin" });
+
+    // Edit: the form starts from the goal; params it does not show (fetchPolicy here) are kept.
+    await apiCall("PATCH", `/goals/${goalId}`, { params: { fetchPolicy: "any", stepBudget: 5 } });
+    await page.getByRole("link", { name: "Edit" }).click();
+    await expect.poll(() => page.getByLabel("Steps per run").inputValue()).toBe("5");
+    await page.getByLabel("Steps per run").fill("7");
+    await page.locator('input[name="allowedTools"][value="fetch_page"]').check();
+    await page.locator('input[name="allowedTools"][value="finish"]').check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(`${url}/goals/${goalId}`);
+    const edited = (await apiCall("GET", `/goals/${goalId}`)).body;
+    expect(edited.params).toEqual({ fetchPolicy: "any", stepBudget: 7, allowedTools: ["fetch_page", "finish"] });
+    expect(edited.schedule).toEqual({ cron: "0 16 * * 5", timezone: "Europe/Berlin" });
+    // A value the API refuses comes back as its message, naming the field; nothing changes.
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByLabel("Steps per run").fill("500");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^params\.stepBudget: /);
+    expect((await apiCall("GET", `/goals/${goalId}`)).body.params.stepBudget).toBe(7);
   });
 
   it("runs a goal: steps appear live, then the timeline, the summary as markdown, and its file downloads", async () => {
