@@ -161,6 +161,30 @@ describe("goals and runs", () => {
     await screenshot(page, "goal-detail");
   });
 
+  it("after the run's stream drops, reconnects with Last-Event-ID and still shows every step", async () => {
+    const { page } = w;
+    await scriptLlm(ports.llm, "dash-drop", {
+      turns: [
+        { delayMs: 1500, toolCalls: [{ name: "fetch_page", arguments: { url: `${pages}/notes.txt` } }] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "Read it." } }] },
+      ],
+    });
+    const goal = (await apiCall("POST", "/goals", { objective: `[script:dash-drop] read ${pages}/notes.txt` })).body;
+    const run = (await apiCall("POST", `/goals/${goal.id}/run`, {})).body;
+    // The first connection delivers run.started (id 0) and then ends, as a dropped connection does; later ones go through.
+    const asked: (string | null)[] = [];
+    await page.route(`**/api/v1/runs/${run.id}/stream`, async (route) => {
+      asked.push(route.request().headers()["last-event-id"] ?? null);
+      if (asked.length > 1) return route.continue();
+      await route.fulfill({ status: 200, contentType: "text/event-stream", body: `retry: 200\n\nevent: run.started\nid: 0\ndata: ${JSON.stringify(run)}\n\n` });
+    });
+    await page.goto(`${url}/runs/${run.id}`);
+    await expect.poll(() => page.locator("h1 .badge").textContent(), { timeout: 30_000 }).toBe("completed");
+    await expect.poll(() => page.getByTestId("steps").locator("> li").count()).toBe(2);
+    expect(asked.slice(0, 2)).toEqual([null, "0"]);
+    await page.unroute(`**/api/v1/runs/${run.id}/stream`);
+  });
+
   it("pauses and resumes a goal, enables and disables its inbound webhook, and deletes it (after a confirmation)", async () => {
     const { page } = w;
     const goal = (await apiCall("POST", "/goals", { objective: "Pause me", schedule: { cron: "0 * * * *" } })).body;
