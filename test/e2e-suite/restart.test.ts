@@ -1,7 +1,8 @@
 /**
- * Scenario 2, restart mid-run: runs of five shapes are in flight when the whole `wrangler dev` process group is
+ * Scenario 2, restart mid-run: runs of six shapes are in flight when the whole `wrangler dev` process group is
  * SIGKILLed — inside a slow LLM response, inside a slow tool call, between quick steps, inside a turn of parallel
- * calls, and just after run-now (its queue message still in memory) — and wrangler dev starts again on the same
+ * calls, just after run-now, and pending behind a slow run of its goal (overlap "queue": its queue message is in
+ * memory) — and wrangler dev starts again on the same
  * `--persist-to` state. Every run must end `completed` with its steps numbered 1..n in the scripted order, and
  * every side effect must have happened exactly once where a user observes it: one file each, one webhook-id per
  * send at the receiver, one email at the provider, one run per goal.
@@ -24,7 +25,8 @@ const HEARTBEAT_TIMEOUT_S = 45;
 const ROUND_DEADLINE_MS = 240_000;
 
 type Call = { name: string; arguments: Record<string, unknown> };
-type Shape = { kind: string; turns: FakeReply[]; objectiveExtra?: string; startLate?: boolean };
+/** `queuedBehind`: the run is the second of an overlap-"queue" goal whose first run is the shape before it. */
+type Shape = { kind: string; turns: FakeReply[]; objectiveExtra?: string; startLate?: boolean; queuedBehind?: boolean };
 
 /** The scripted runs of one round; `t` makes paths, subjects and hook keys unique per trial. */
 function shapes(t: (i: number) => string): Shape[] {
@@ -69,6 +71,9 @@ function shapes(t: (i: number) => string): Shape[] {
     startLate: true,
     turns: [{ toolCalls: [file(i)] }, { toolCalls: [hook(i), email(i)] }, { toolCalls: [finish] }],
   });
+  // Pending at the kill: its queue message (re-sent every 30 s while it waits) dies with the process, and the
+  // reaper re-sends it once the slow run before it has ended.
+  const queued = (i: number): Shape => ({ ...justStarted(i), kind: "pending behind a slow run (overlap queue)", startLate: false, queuedBehind: true });
   return [
     slowLlm(0),
     slowLlm(1),
@@ -82,6 +87,8 @@ function shapes(t: (i: number) => string): Shape[] {
     justStarted(9),
     justStarted(10),
     justStarted(11),
+    slowLlm(12),
+    queued(13),
   ];
 }
 
@@ -140,19 +147,30 @@ describe("scenario 2: restart mid-run", () => {
 
   async function startTrials(round: number, late: boolean): Promise<Trial[]> {
     const list = shapes((i) => `r${round}-t${i}-${Date.now().toString(36)}`).filter((s) => !!s.startLate === late);
-    return Promise.all(
-      list.map(async (shape, i) => {
-        const name = `round ${round} ${shape.kind} #${i}`;
+    const goals: { id: string; hookKey: string }[] = [];
+    const trials: Trial[] = [];
+    // One at a time, so a queued run's goal (the previous trial's) exists and its first run started before it.
+    for (const [i, shape] of list.entries()) {
+      const name = `round ${round} ${shape.kind} #${i}`;
+      const { marker, key } = await scriptLlm("restart", { turns: shape.turns });
+      let goal = goals.at(-1);
+      if (!shape.queuedBehind) {
         const hookKey = `restart-${round}-${late ? "late" : "early"}-${i}-${Date.now().toString(36)}`;
-        const { marker, key } = await scriptLlm("restart", { turns: shape.turns });
-        const goal = await sys.api("/goals", { body: { objective: `Restart trial ${shape.objectiveExtra ?? ""} ${marker}`, webhookUrl: hookUrl(hookKey) } });
-        expect(goal.status, JSON.stringify(goal.body)).toBe(201);
-        const run = await sys.api(`/goals/${goal.body.id}/run`, { method: "POST" });
-        expect(run.status).toBe(202);
-        const expected = shape.turns.flatMap((r) => (r.toolCalls ?? []).map((c) => c.name));
-        return { name, shape, key, goalId: goal.body.id, runId: run.body.id, hookKey, expected, endedBeforeKill: false };
-      }),
-    );
+        const next = list[i + 1]?.queuedBehind;
+        // A goal shared by two runs picks each run's script from its input (the fake LLM takes the first marker).
+        const created = await sys.api("/goals", {
+          body: { objective: `Restart trial ${shape.objectiveExtra ?? ""}`, webhookUrl: hookUrl(hookKey), params: next ? { overlap: "queue" } : undefined },
+        });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        goal = { id: created.body.id, hookKey };
+        goals.push(goal);
+      }
+      const run = await sys.api(`/goals/${goal!.id}/run`, { method: "POST", body: { input: `Follow ${marker}` } });
+      expect(run.status, JSON.stringify(run.body)).toBe(202);
+      const expected = shape.turns.flatMap((r) => (r.toolCalls ?? []).map((c) => c.name));
+      trials.push({ name, shape, key, goalId: goal!.id, runId: run.body.id, hookKey: goal!.hookKey, expected, endedBeforeKill: false });
+    }
+    return trials;
   }
 
   async function runsNow(): Promise<Map<string, { status: string; stepsExecuted: number }>> {
@@ -161,7 +179,8 @@ describe("scenario 2: restart mid-run", () => {
   }
 
   /** Everything a user could observe about one trial's run, checked against its script. */
-  async function judge(trial: Trial, status: string, error: string | null, recoveredMs: number | null): Promise<Outcome> {
+  async function judge(trial: Trial, all: Trial[], status: string, error: string | null, recoveredMs: number | null): Promise<Outcome> {
+    const siblings = all.filter((t) => t.goalId === trial.goalId);
     const problems: string[] = [];
     const steps = await stepsOf(sys, trial.runId);
     if (!contiguous(steps)) problems.push(`duplicated/lost steps: numbers ${steps.map((s) => s.stepNo).join(",")}`);
@@ -169,8 +188,8 @@ describe("scenario 2: restart mid-run", () => {
     if (status === "completed" && names.join() !== trial.expected.join())
       problems.push(`lost/duplicated steps: ${names.join()} (expected ${trial.expected.join()})`);
     const files = (await sys.api(`/goals/${trial.goalId}/files`)).body.items.map((f: { path: string }) => f.path);
-    const expectedFiles = trial.shape.turns.flatMap((r) =>
-      (r.toolCalls ?? []).filter((c) => c.name === "write_file").map((c) => (c.arguments as { path: string }).path),
+    const expectedFiles = siblings.flatMap((t) =>
+      t.shape.turns.flatMap((r) => (r.toolCalls ?? []).filter((c) => c.name === "write_file").map((c) => (c.arguments as { path: string }).path)),
     );
     if (status === "completed" && [...files].sort().join() !== [...expectedFiles].sort().join())
       problems.push(`lost files: ${files} (expected ${expectedFiles})`);
@@ -183,7 +202,7 @@ describe("scenario 2: restart mid-run", () => {
     if (fileOutputs.length) problems.push(`duplicated file outputs: ${fileOutputs}`);
     const seen = await deliveries(trial.hookKey);
     if (seen.some((d) => !d.libraryVerified)) problems.push("a webhook delivery failed Standard Webhooks verification");
-    const ids = [...new Set(seen.map((d) => d.webhookId))];
+    const ids = [...new Set(seen.map((d) => d.webhookId))].filter((id) => id.startsWith(`msg_${trial.runId}_`));
     const sendSteps = steps.filter((s) => s.toolName === "send_webhook").map((s) => `msg_${trial.runId}_${s.stepNo}`);
     const expectedIds = [...sendSteps, `msg_${trial.runId}_ended`];
     if (ids.length > expectedIds.length || ids.some((id) => !expectedIds.includes(id)))
@@ -194,7 +213,7 @@ describe("scenario 2: restart mid-run", () => {
     if (mails > 1) problems.push(`duplicated emails: ${mails}`);
     if (status === "completed" && mails === 0) problems.push("lost email");
     const runs = (await sys.api(`/runs?goalId=${trial.goalId}`)).body.items.length;
-    if (runs !== 1) problems.push(`duplicated runs: ${runs}`);
+    if (runs !== siblings.length) problems.push(`duplicated runs: ${runs} (expected ${siblings.length})`);
     // A turn past the script's last means the run went on after it had ended (the model was asked again).
     const asked = await turnsAsked(trial.key);
     if (Math.max(...asked) > trial.shape.turns.length) problems.push(`duplicated model turns: asked for turns ${asked}`);
@@ -207,7 +226,7 @@ describe("scenario 2: restart mid-run", () => {
     await poll(
       async () => {
         const now = await runsNow();
-        return early.every((t) => now.get(t.runId)?.status === "running") ? true : undefined;
+        return early.every((t) => now.get(t.runId)?.status === (t.shape.queuedBehind ? "pending" : "running")) ? true : undefined;
       },
       { ms: 60_000, what: `round ${round}'s runs to start` },
     );
@@ -251,7 +270,7 @@ describe("scenario 2: restart mid-run", () => {
       const r = (await sys.api(`/runs/${t.runId}`)).body;
       const rec = progressAt.get(t.runId) ?? null;
       if (rec !== null) recoveries.push(rec);
-      outcomes.push(await judge(t, r.status, r.error ?? null, rec));
+      outcomes.push(await judge(t, trials, r.status, r.error ?? null, rec));
     }
     const failures = outcomes.filter((o) => o.trial.name.startsWith(`round ${round} `) && (o.status !== "completed" || o.problems.length));
     expect(
@@ -260,11 +279,11 @@ describe("scenario 2: restart mid-run", () => {
     ).toEqual([]);
   }
 
-  it("round 1: one kill a second after the runs started; 12 runs in five shapes all complete, nothing lost or duplicated", async () => {
+  it("round 1: one kill a second after the runs started; 14 runs in six shapes all complete, nothing lost or duplicated", async () => {
     await round(1, 1_000, 1);
   }, 400_000);
 
-  it("round 2: two kills (4 s in, and again 8 s after the restart, during recovery); 12 more runs all complete once", async () => {
+  it("round 2: two kills (4 s in, and again 8 s after the restart, during recovery); 14 more runs all complete once", async () => {
     await round(2, 4_000, 2);
   }, 400_000);
 
