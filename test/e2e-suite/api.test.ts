@@ -131,19 +131,25 @@ describe("scenario 7: bad input", () => {
         query: fc.array(fc.tuple(fc.constantFrom(...query, "limit", "cursor", "unknown"), text), { maxLength: 3 }),
         body: op.hasBody || mutating(op.method) ? fc.option(body, { nil: undefined }) : fc.constant(undefined),
       });
+      const failedBefore = failures.length;
       await fc
         .assert(
           fc.asyncProperty(arb, async (input) => {
             trials++;
             const path = fill(op.path, (n) => input.path[names.indexOf(n)] ?? "x");
             const qs = new URLSearchParams(input.query).toString();
+            const where = `${op.method} ${path}${qs ? `?${qs}` : ""} ${input.body?.type ?? ""} ${input.body?.raw.slice(0, 120) ?? ""}`;
             const before = mutating(op.method) ? await fingerprint() : null;
             const res = await call(`${path}${qs ? `?${qs}` : ""}`, {
               method: op.method,
               body: input.body?.raw,
               headers: input.body ? { "content-type": input.body.type } : {},
+            }).catch((e: unknown) => {
+              // No answer at all (a dropped connection, a timeout) is as bad as a 5xx.
+              failures.push(`no answer for ${where}: ${e instanceof Error ? e.message : String(e)}`);
+              return null;
             });
-            const where = `${op.method} ${path}${qs ? `?${qs}` : ""} ${input.body?.type ?? ""} ${input.body?.raw.slice(0, 120) ?? ""}`;
+            if (!res) return false;
             if (res.status >= 500) failures.push(`${res.status} for ${where}: ${JSON.stringify(res.body).slice(0, 200)}`);
             if (res.status >= 400 && res.status < 500) {
               rejected++;
@@ -154,8 +160,9 @@ describe("scenario 7: bad input", () => {
           }),
           { numRuns: mutating(op.method) ? 25 : 15, endOnFailure: true, interruptAfterTimeLimit: 30_000 },
         )
-        .catch(() => {
-          /* the failure is already in `failures` with the request that caused it */
+        .catch((e: unknown) => {
+          // A false property is already in `failures` with its request; anything else thrown is recorded here.
+          if (failures.length === failedBefore) failures.push(`${op.method} ${op.path}: ${String(e).slice(0, 300)}`);
         });
     }
     record({

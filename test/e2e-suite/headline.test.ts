@@ -45,6 +45,12 @@ describe("scenario 1: the README's headline example, end to end", () => {
   afterAll(async () => {
     record({ scenario: "1 README headline (CLI, npm run dev's cron)", ...row });
     await stop(dev);
+    // Whatever of the group is still there after the dev runner's own shutdown goes by force.
+    try {
+      if (dev?.child.pid) process.kill(-dev.child.pid, "SIGKILL");
+    } catch {
+      /* the group is gone */
+    }
     rmSync(dir, { recursive: true, force: true });
     removeTempDirs();
   });

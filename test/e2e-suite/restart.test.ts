@@ -2,10 +2,10 @@
  * Scenario 2, restart mid-run: runs of six shapes are in flight when the whole `wrangler dev` process group is
  * SIGKILLed — inside a slow LLM response, inside a slow tool call, between quick steps, inside a turn of parallel
  * calls, just after run-now, and pending behind a slow run of its goal (overlap "queue": its queue message is in
- * memory) — and wrangler dev starts again on the same
- * `--persist-to` state. Every run must end `completed` with its steps numbered 1..n in the scripted order, and
- * every side effect must have happened exactly once where a user observes it: one file each, one webhook-id per
- * send at the receiver, one email at the provider, one run per goal.
+ * memory) — and wrangler dev starts again on the same `--persist-to` state. Every run must end `completed` with
+ * its steps numbered 1..n in the scripted order, and every side effect must have happened exactly once where a
+ * user observes it: one file each, one webhook-id per send at the receiver, one email at the provider, one run
+ * per run-now, and no model turn asked for past the run's end.
  *
  * What brings runs back: an interrupted fiber is found by the Durable Object's alarm (the agents SDK's
  * keep-alive heartbeat, every 30 s), so a run resumes within about a minute of the restart; a run whose queue
