@@ -73,6 +73,8 @@ export default defineConfig(async () => {
             globalSetup: [at("test/fakes/global-setup.ts"), at("test/browser/global-setup.ts")],
             testTimeout: 60_000,
             hookTimeout: 120_000,
+            // A page waits on the API and a real browser: on a busy 2-core machine a second is not always enough.
+            expect: { poll: { timeout: 10_000 } },
           },
         },
       ],

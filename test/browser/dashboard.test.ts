@@ -353,6 +353,17 @@ describe("other pages", () => {
       await page.locator(ready).first().waitFor();
       await screenshot(page, heading.toLowerCase());
     }
+    // Usage against the budgets: a goal with a monthly budget shows this month's spending beside it.
+    const budgeted = (await apiCall("POST", "/goals", { objective: "Budgeted goal", params: { monthlyBudgetUsd: 5 } })).body;
+    await page.getByRole("link", { name: "Usage", exact: true }).click();
+    const row = page.locator("tr", { hasText: "Budgeted goal" });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toMatch(/\$0 · 0 tokens.*\$5\.00/);
+    expect(await row.locator("meter").getAttribute("max")).toBe("5");
+    expect(await page.locator("main").textContent()).toContain("(no MONTHLY_BUDGET_USD)");
+    await screenshot(page, "usage");
+    await apiCall("DELETE", `/goals/${budgeted.id}`);
+
     await page.getByRole("link", { name: "Server", exact: true }).click();
     const server = page.locator("ul.mcp li", { hasText: "facts" });
     await expect.poll(() => server.textContent()).toMatch(/facts\s*ready/);

@@ -1,7 +1,9 @@
 /** Usage and money: cost per step and run from real prices (built-in table, OpenRouter's /models, MODEL_PRICES), unknown prices. */
 import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { runLoop } from "../../worker/agent/run-loop";
+import { app } from "../../worker/api/app";
 import { dbFor } from "../../worker/db/client";
 import { getGoal } from "../../worker/db/goals";
 import { insertRun } from "../../worker/db/runs";
@@ -156,6 +158,22 @@ describe("GET /usage", () => {
     ]);
     const byGoal = await usage(`from=2026-03-01T00:00:00Z&to=2026-03-06T00:00:00Z&groupBy=goal`);
     expect(byGoal.body.items.find((r: any) => r.key === id)).toMatchObject({ runs: 4, promptTokens: 13499 });
+  });
+
+  it("tells the instance's monthly budget (MONTHLY_BUDGET_USD) it measures against, null when unset or not a number", async () => {
+    const budgetOf = async (value: string | undefined) => {
+      const res = await app.fetch(
+        new Request("http://worker/api/v1/usage?groupBy=goal", { headers: { authorization: `Bearer ${env.API_TOKEN}` } }),
+        { ...env, MONTHLY_BUDGET_USD: value },
+        createExecutionContext(),
+      );
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { monthlyBudgetUsd: number | null }).monthlyBudgetUsd;
+    };
+    expect((await usage("groupBy=day")).body.monthlyBudgetUsd).toBeNull();
+    expect(await budgetOf("25.5")).toBe(25.5);
+    expect(await budgetOf("")).toBeNull();
+    expect(await budgetOf("lots")).toBeNull();
   });
 
   it("refuses a bad query with a 400 naming the field", async () => {

@@ -335,7 +335,17 @@ const UsageSums = z.object({
   unpricedRuns: z.int().describe("Not in costUsd: price unknown"),
 });
 export const Usage = z
-  .object({ from: Timestamp, to: Timestamp, groupBy: z.enum(USAGE_GROUPS), items: z.array(UsageSums.extend({ key: z.string() })), totals: UsageSums })
+  .object({
+    from: Timestamp,
+    to: Timestamp,
+    groupBy: z.enum(USAGE_GROUPS),
+    items: z.array(UsageSums.extend({ key: z.string() })),
+    totals: UsageSums,
+    monthlyBudgetUsd: z
+      .number()
+      .nullable()
+      .describe("The instance's monthly budget (MONTHLY_BUDGET_USD, per UTC calendar month); null when none is set or it is not a number"),
+  })
   .meta({ id: "Usage" });
 export type Usage = z.infer<typeof Usage>;
 

@@ -1,8 +1,10 @@
 /** Usage: spend and tokens per day as a small SVG chart, and the same period by goal and by model (GET /usage). */
 import { useState } from "preact/hooks";
+import { Budgets } from "../components/budgets";
 import { Failure, Loading, useData } from "../components/ui";
 import { get, query } from "../lib/api";
 import { count, usd } from "../lib/format";
+import { goalNames, wantGoalNames } from "../lib/goal-names";
 import type { Usage } from "../lib/types";
 
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -55,6 +57,7 @@ function DayChart({ usage, metric }: { usage: Usage; metric: "costUsd" | "tokens
 }
 
 function Table({ usage, what }: { usage: Usage; what: string }) {
+  if (what === "Goal") wantGoalNames(usage.items.map((i) => i.key));
   return (
     <div class="table-wrap">
       <table>
@@ -69,7 +72,15 @@ function Table({ usage, what }: { usage: Usage; what: string }) {
         <tbody>
           {usage.items.map((i) => (
             <tr key={i.key}>
-              <td>{what === "Goal" ? <a href={`/goals/${i.key}`}>{i.key}</a> : i.key}</td>
+              <td>
+                {what === "Goal" ? (
+                  <a href={`/goals/${i.key}`} class="clip">
+                    {goalNames.value.get(i.key) ?? i.key}
+                  </a>
+                ) : (
+                  i.key
+                )}
+              </td>
               <td>{i.runs}</td>
               <td>{count(i.promptTokens + i.completionTokens)}</td>
               <td>
@@ -131,7 +142,8 @@ export function UsagePage() {
       {byGoal.data && <Table usage={byGoal.data} what="Goal" />}
       <h2>By model</h2>
       {byModel.data && <Table usage={byModel.data} what="Model" />}
-      <p class="small muted">Monthly budgets are set per goal (its edit page) and for the whole instance with MONTHLY_BUDGET_USD.</p>
+      <h2>This month against the budgets</h2>
+      <Budgets />
     </section>
   );
 }

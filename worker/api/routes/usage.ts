@@ -24,6 +24,9 @@ export const usage = newRouter().openapi(
     if (from >= to) throw invalidFields([{ path: "from", message: "must be before to" }]);
     if (to - from > 366 * DAY_MS) throw invalidFields([{ path: "from", message: "at most 366 days before to" }]);
     const sums = await usageRows(c.var.db, { from, to, goalId: q.goalId, groupBy: q.groupBy, tz: q.tz ?? "UTC" });
-    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy: q.groupBy, ...sums }, 200);
+    // What the spending is measured against (the dashboard's usage page); a malformed value is reported by runs, not here.
+    const budget = c.env.MONTHLY_BUDGET_USD ? Number(c.env.MONTHLY_BUDGET_USD) : Number.NaN;
+    const monthlyBudgetUsd = Number.isFinite(budget) && budget >= 0 ? budget : null;
+    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy: q.groupBy, ...sums, monthlyBudgetUsd }, 200);
   },
 );
