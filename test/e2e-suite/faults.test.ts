@@ -284,9 +284,11 @@ describe("scenario 4: duplicate deliveries", () => {
     for (const g of goals) {
       const runs = (await sys.api(`/runs?goalId=${g.id}`)).body.items as { id: string; trigger: string; scheduledFor: string }[];
       const ended = await Promise.all(runs.map((r) => waitEnded(r.id)));
-      const ok = runs.length === 1 && runs[0].scheduledFor === g.nextRunAt && ended[0].status === "completed";
+      // Its own fire time, or (created across a minute boundary from the others) the tick's minute.
+      const fired = (r: { scheduledFor: string }) => [g.nextRunAt, new Date(fireAt).toISOString()].includes(r.scheduledFor);
+      const ok = runs.length === 1 && fired(runs[0]) && ended[0].status === "completed";
       tally(ok, runs.length > 1);
-      expect(runs.map((r) => [r.trigger, r.scheduledFor])).toEqual([["schedule", g.nextRunAt]]);
+      expect(runs.map((r) => [r.trigger, fired(r)])).toEqual([["schedule", true]]);
     }
   });
 
