@@ -21,11 +21,11 @@ import {
 } from "../domain/vocabulary";
 
 /**
- * Stored as its WHATWG serialisation (`new URL(x).href`), the URL a notification is really sent to.
- * Control characters and whitespace inside are refused, not percent-encoded: they are a paste error or
- * an attempt to smuggle something, never part of a receiver's address. Surrounding whitespace is trimmed.
+ * An http(s) URL stored as its WHATWG serialisation (`new URL(x).href`): what is really requested. Control
+ * characters and whitespace inside are refused, not percent-encoded: they are a paste error or an attempt to
+ * smuggle something, never part of an address. Surrounding whitespace is trimmed.
  */
-const WebhookUrl = z
+const HttpUrl = z
   .string()
   .trim()
   .max(2048)
@@ -33,8 +33,9 @@ const WebhookUrl = z
   .pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }))
   .transform((url) => new URL(url).href)
   .pipe(z.string().max(2048))
-  .meta({ format: "uri" })
-  .describe("Receives signed run.completed / run.failed events (stored normalised, as `new URL(x).href`)");
+  .meta({ format: "uri" });
+
+const WebhookUrl = HttpUrl.describe("Receives signed run.completed / run.failed events (stored normalised, as `new URL(x).href`)");
 
 export const CreateGoal = z
   .object({
@@ -350,15 +351,7 @@ export const Usage = z
 export type Usage = z.infer<typeof Usage>;
 
 /** An MCP server's URL: http(s), stored as its WHATWG serialisation; the egress guard's checks come on top (api/routes/mcp-servers.ts). */
-const McpUrl = z
-  .string()
-  .trim()
-  .max(2048)
-  .refine((url) => !/[\p{Cc}\s]/u.test(url), "must not contain control characters or whitespace")
-  .pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }))
-  .transform((url) => new URL(url).href)
-  .pipe(z.string().max(2048))
-  .meta({ format: "uri" });
+const McpUrl = HttpUrl;
 /** Headers the MCP transport sets itself: a registration may not replace them. */
 const MANAGED_HEADERS = ["accept", "content-type", "content-length", "host", "mcp-session-id", "mcp-protocol-version", "last-event-id", "user-agent"];
 const McpHeaders = z
