@@ -37,6 +37,9 @@ const force = process.argv.includes("--force");
 if (!force && existsSync(join(out, "index.html")) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) process.exit(0);
 
 const started = Date.now();
+// Always the production build: under vitest (NODE_ENV=test) Vite would emit Preact's development JSX, with
+// this machine's absolute source paths in it, and the stamp would let a later `wrangler deploy` upload that.
+process.env.NODE_ENV = "production";
 const { build } = await import("vite");
 // Built beside the old output and swapped in, so a wrangler dev serving the old one never sees half a build.
 const tmp = join(root, `dashboard/.dist-${process.pid}`);

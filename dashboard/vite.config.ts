@@ -9,7 +9,8 @@ export default defineConfig({
   root: new URL(".", import.meta.url).pathname,
   // Everything the page loads is bundled (no CDN, no font; it works offline); public/ holds only _headers.
   publicDir: "public",
-  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  // development: false: never Preact's dev JSX (it carries absolute source paths), whatever NODE_ENV says.
+  oxc: { jsx: { runtime: "automatic", importSource: "preact", development: false } },
   build: {
     target: "es2022",
     // One small app: a single script and a single stylesheet load faster than split chunks on first visit.

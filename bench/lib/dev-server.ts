@@ -9,6 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** No usage metrics to Cloudflare from the wranglers we start: tests and benches send traffic only to 127.0.0.1. */
+const quietEnv = () => ({ ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", DO_NOT_TRACK: "1" });
 const ROOT = new URL("../..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 
@@ -62,7 +64,7 @@ export async function freePort(): Promise<number> {
 }
 
 function wrangler(args: string[]): string {
-  const r = spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 });
+  const r = spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: quietEnv(), maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -102,7 +104,7 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
       opts.logLevel ?? "warn",
       ...(opts.args ?? []),
     ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: quietEnv() },
   );
   let output = "";
   child.stdout.on("data", (d) => (output += d));

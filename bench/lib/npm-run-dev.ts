@@ -25,7 +25,14 @@ export function npmRunDev(nodeDir: string, port: number, args: string[]): Proc {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PATH: `${nodeDir}${delimiter}${process.env.PATH}`, PORT: String(port), NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      PATH: `${nodeDir}${delimiter}${process.env.PATH}`,
+      PORT: String(port),
+      NO_COLOR: "1",
+      WRANGLER_SEND_METRICS: "false",
+      DO_NOT_TRACK: "1",
+    },
   });
   let out = "";
   const listeners = new Set<() => void>();

@@ -28,6 +28,8 @@ function pump(): void {
 
 /** Asks for the goals now on screen; older wishes (rows scrolled past) are dropped. */
 export function wantRecentRuns(goalIds: string[]): void {
+  // Wishes dropped before they were sent are not asked yet: they may be wished again.
+  for (const id of wanted) asked.delete(id);
   wanted.length = 0;
   for (const id of goalIds) if (!asked.has(id)) asked.add(id), wanted.push(id);
   wanted.reverse();

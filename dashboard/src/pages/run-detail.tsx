@@ -143,7 +143,12 @@ export function RunDetail({ id }: { id: string }) {
           }
         },
         signal,
-        setLive,
+        // Each (re)connection reads the run again: while the stream was down it may have been decided, resumed
+        // or ended (a new stream tells a wait, not the resume of one it never told).
+        (connected) => {
+          setLive(connected);
+          if (connected) refetchRun();
+        },
         last === undefined ? null : String(last),
       );
     })().catch((e) => !signal.aborted && setError(e));
