@@ -200,7 +200,16 @@ describe("scenario 2: restart mid-run", () => {
     }[];
     const fileOutputs = repeated(outputs.filter((o) => o.kind === "file").map((o) => o.path));
     if (fileOutputs.length) problems.push(`duplicated file outputs: ${fileOutputs}`);
-    const seen = await deliveries(trial.hookKey);
+    // The ended status is written before its webhook goes out: wait (bounded) for that delivery before judging.
+    const endedId = `msg_${trial.runId}_ended`;
+    const seen =
+      (await poll(
+        async () => {
+          const d = await deliveries(trial.hookKey);
+          return d.some((x) => x.webhookId === endedId) ? d : undefined;
+        },
+        { ms: 20_000, what: `run ${trial.runId}'s run-ended webhook` },
+      ).catch(() => null)) ?? (await deliveries(trial.hookKey));
     if (seen.some((d) => !d.libraryVerified)) problems.push("a webhook delivery failed Standard Webhooks verification");
     const ids = [...new Set(seen.map((d) => d.webhookId))].filter((id) => id.startsWith(`msg_${trial.runId}_`));
     const sendSteps = steps.filter((s) => s.toolName === "send_webhook").map((s) => `msg_${trial.runId}_${s.stepNo}`);
@@ -226,7 +235,10 @@ describe("scenario 2: restart mid-run", () => {
     await poll(
       async () => {
         const now = await runsNow();
-        return early.every((t) => now.get(t.runId)?.status === (t.shape.queuedBehind ? "pending" : "running")) ? true : undefined;
+        // A quick run may already have ended (it is counted apart, as ended before the kill).
+        const inPlace = (t: (typeof early)[number], s: string | undefined) =>
+          s === (t.shape.queuedBehind ? "pending" : "running") || s === "completed" || s === "failed" || s === "cancelled";
+        return early.every((t) => inPlace(t, now.get(t.runId)?.status)) ? true : undefined;
       },
       { ms: 60_000, what: `round ${round}'s runs to start` },
     );
@@ -359,7 +371,16 @@ describe("scenario 3: restart while waiting for approval", () => {
       const asked = await turnsAsked(t.key);
       const sent = await mails(t.subject);
       const want = i === 2 ? 0 : 1;
-      const hooks = Map.groupBy(await deliveries(t.hookKey), (d) => (d.body as { type: string }).type);
+      // The ended status is written before its webhook goes out: wait (bounded) for run.completed first.
+      const hookList =
+        (await poll(
+          async () => {
+            const d = await deliveries(t.hookKey);
+            return d.some((x) => (x.body as { type: string }).type === "run.completed") ? d : undefined;
+          },
+          { ms: 20_000, what: `run ${i}'s run.completed webhook` },
+        ).catch(() => null)) ?? (await deliveries(t.hookKey));
+      const hooks = Map.groupBy(hookList, (d) => (d.body as { type: string }).type);
       const onePerType = [...hooks.values()].every((list) => new Set(list.map((d) => d.webhookId)).size === 1);
       if (sent > want || !onePerType) duplicated++;
       const ok =
