@@ -110,7 +110,13 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
   const kill = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    // wrangler itself may be gone while a workerd of its group lives on: the group gets the signal regardless.
+    if (child.exitCode !== null || child.signalCode !== null) {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {}
+      return;
+    }
     const exited = new Promise((r) => child.once("exit", r));
     try {
       process.kill(-child.pid!, signal);
@@ -134,7 +140,10 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited:\n${output}`);
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`wrangler dev did not start in 90 s:\n${output}`);

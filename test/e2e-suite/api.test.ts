@@ -91,12 +91,32 @@ describe("scenario 7: bad input", () => {
     await poll(async () => (ENDED.includes((await call(`/runs/${run.id}`)).body.status) ? true : undefined), { ms: 60_000, what: "the seeded run to end" });
     const ids: Record<string, string> = { id: goal.id, goalId: goal.id, runId: run.id };
 
-    /** What a rejected request must leave as it was: which goals and runs exist, and the seeded goal's settings. */
+    /**
+     * What a rejected request must leave as it was: which goals, runs and MCP servers exist, the seeded goal's
+     * settings, trigger and files, and the seeded run's status, steps and outputs.
+     */
     const fingerprint = async () => {
-      const goals = (await sys.api("/goals?limit=100")).body.items.map((g: { id: string }) => g.id).sort();
-      const runs = (await sys.api("/runs?limit=100")).body.items.map((r: { id: string }) => r.id).sort();
+      const ids = (path: string) =>
+        sys.api(path).then((r) => (r.body.items as { id?: string; name?: string; path?: string }[]).map((x) => x.id ?? x.name ?? x.path).sort());
+      const [goals, runs, mcp, files, steps, outputs] = await Promise.all([
+        ids("/goals?limit=100"),
+        ids("/runs?limit=100"),
+        ids("/mcp-servers"),
+        ids(`/goals/${goal.id}/files`),
+        sys.api(`/runs/${run.id}/steps?limit=500`).then((r) => r.body.items.length),
+        ids(`/runs/${run.id}/outputs`),
+      ]);
       const g = (await sys.api(`/goals/${goal.id}`)).body;
-      return JSON.stringify({ goals, runs, seeded: [g.objective, g.schedule, g.webhookUrl, g.params, g.status] });
+      const trigger = (await sys.api(`/goals/${goal.id}/trigger`)).body;
+      const r = (await sys.api(`/runs/${run.id}`)).body;
+      return JSON.stringify({
+        goals,
+        runs,
+        mcp,
+        files,
+        seeded: [g.objective, g.schedule, g.webhookUrl, g.params, g.status, trigger.enabled, trigger.url],
+        run: [r.status, steps, outputs],
+      });
     };
 
     const text = fc.oneof(
