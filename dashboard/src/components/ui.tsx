@@ -1,7 +1,8 @@
-/** Small shared pieces: status badges, loading and error lines, folded long text, a data hook. */
+/** Small shared pieces: status badges, loading and error lines, folded long text, fire times, a data hook. */
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api";
+import { relative } from "../lib/format";
 
 export function Badge({ status }: { status: string }) {
   return <span class={`badge s-${status}`}>{status}</span>;
@@ -90,5 +91,18 @@ export function LazyDetails({ summary, open = false, children }: { summary: Comp
       <summary>{summary}</summary>
       {shown && children()}
     </details>
+  );
+}
+
+/** A goal's next fire times: local time in the goal's zone, and how far off. */
+export function FireTimes({ times }: { times: { utc: string; local: string }[] }) {
+  return (
+    <ol class="fire-times">
+      {times.map((f) => (
+        <li key={f.utc}>
+          {f.local} <span class="muted">({relative(f.utc)})</span>
+        </li>
+      ))}
+    </ol>
   );
 }

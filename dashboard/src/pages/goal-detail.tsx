@@ -3,10 +3,10 @@ import { useState } from "preact/hooks";
 import { Dialog } from "../components/dialog";
 import { RunsTable } from "../components/runs-table";
 import { TriggerCard } from "../components/trigger-card";
-import { Badge, Failure, Loading, useData } from "../components/ui";
+import { Badge, Failure, FireTimes, Loading, useData } from "../components/ui";
 import { del, get, messageOf, post } from "../lib/api";
 import { downloadFile } from "../lib/download";
-import { local, relative, scheduleWords, usd } from "../lib/format";
+import { local, scheduleWords, usd } from "../lib/format";
 import { forgetRecentRuns } from "../lib/recent-runs";
 import { navigate } from "../lib/router";
 import type { Goal, GoalFile, Page, Run } from "../lib/types";
@@ -123,13 +123,7 @@ export function GoalDetail({ id }: { id: string }) {
           {g.status !== "active" || !g.nextFireTimes.length ? (
             <p class="muted">{g.status === "paused" ? "Paused: it does not fire." : "None."}</p>
           ) : (
-            <ol class="fire-times">
-              {g.nextFireTimes.map((f) => (
-                <li key={f.utc}>
-                  {f.local} <span class="muted">({relative(f.utc)})</span>
-                </li>
-              ))}
-            </ol>
+            <FireTimes times={g.nextFireTimes} />
           )}
         </div>
         <div class="card">

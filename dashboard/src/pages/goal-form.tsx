@@ -6,9 +6,8 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { GoalParams } from "../../../worker/domain/schemas";
 import { DEFAULT_STEP_BUDGET, OVERLAP_POLICIES } from "../../../worker/domain/vocabulary";
-import { Failure, Field, Loading, useData } from "../components/ui";
+import { Failure, Field, FireTimes, Loading, useData } from "../components/ui";
 import { get, messageOf, patch, post, query } from "../lib/api";
-import { relative } from "../lib/format";
 import { navigate } from "../lib/router";
 import type { Goal, SchedulePreview, ToolInfo } from "../lib/types";
 
@@ -109,13 +108,7 @@ function SchedulePreviewBox({ cron, timezone }: { cron: string; timezone: string
           <p>
             <strong>{preview.description}</strong>, {preview.timezone}. Next fire times:
           </p>
-          <ol class="fire-times">
-            {preview.fireTimes.map((f) => (
-              <li key={f.utc}>
-                {f.local} <span class="muted">({relative(f.utc)})</span>
-              </li>
-            ))}
-          </ol>
+          <FireTimes times={preview.fireTimes} />
         </>
       ) : (
         <p class="muted">Checking the schedule…</p>
