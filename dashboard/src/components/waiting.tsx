@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { messageOf, post } from "../lib/api";
 import { relative } from "../lib/format";
 import type { Plan, WaitingFor } from "../lib/types";
+import { Failure } from "./ui";
 
 export function WaitingPanel({ runId, waiting, onDone }: { runId: string; waiting: WaitingFor; onDone: () => void }) {
   const [note, setNote] = useState("");
@@ -74,11 +75,7 @@ export function WaitingPanel({ runId, waiting, onDone }: { runId: string; waitin
           </form>
         </>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      {error && <Failure error={error} />}
     </section>
   );
 }

@@ -112,11 +112,7 @@ export function GoalDetail({ id }: { id: string }) {
           Delete
         </button>
       </div>
-      {error && !dialog && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      {error && !dialog && <Failure error={error} />}
       <div class="cards">
         <div class="card">
           <h2>Next fire times</h2>
@@ -177,11 +173,7 @@ export function GoalDetail({ id }: { id: string }) {
             <textarea id="run-input" rows={4} value={input} onInput={(e) => setInput(e.currentTarget.value)} />
           </div>
           {/* The page behind a modal is inert: a refusal (a 413 for a large input, a 409) is told here. */}
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          {error && <Failure error={error} />}
           <div class="actions">
             <button type="submit" disabled={busy}>
               Start run
@@ -194,11 +186,7 @@ export function GoalDetail({ id }: { id: string }) {
       </Dialog>
       <Dialog open={dialog === "delete"} title="Delete this goal?" onClose={() => setDialog(null)}>
         <p>Its runs are cancelled, and its runs, steps, outputs, memories and files are deleted. This cannot be undone.</p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        {error && <Failure error={error} />}
         <div class="actions">
           <button type="button" class="danger" onClick={remove} disabled={busy}>
             Delete goal

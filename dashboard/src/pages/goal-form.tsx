@@ -256,11 +256,7 @@ function GoalFormBody({ goal, tools }: { goal?: Goal; tools: ToolInfo[] }) {
         <Field id="constraints" label="Extra instructions">
           <textarea id="constraints" rows={2} value={f.constraints} onInput={on("constraints")} />
         </Field>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        {error && <Failure error={error} />}
         <div class="actions">
           <button type="submit" disabled={busy}>
             {goal ? "Save" : "Create goal"}

@@ -218,11 +218,7 @@ export function RunDetail({ id }: { id: string }) {
           </button>
         )}
       </div>
-      {actionError && (
-        <p class="error" role="alert">
-          {actionError}
-        </p>
-      )}
+      {actionError && <Failure error={actionError} />}
       {run.error && (
         <p class="error">
           <strong>Failed:</strong> {run.error}
