@@ -29,7 +29,7 @@ try {
       bench,
       {
         turns: [],
-        then: { toolCalls: [{ name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } }] },
+        then: { toolCalls: [CALL] },
         closing: { text: "Benchmark done." },
       },
       { stepBudget: STEPS },
@@ -43,7 +43,7 @@ try {
     const stats = await llmStats(bench, key);
     // Request i+1 follows the reply to request i; the last request is the closing one (no tool).
     const gaps = Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]);
-    let timing: { stashBytes?: number[]; wallMs: number } | undefined;
+    let timing: { stashBytes?: number[]; writes?: number; wallMs: number } | undefined;
     for (let t = 0; t < 40 && !timing; t++) {
       const line = bench.dev
         .logs()
@@ -57,18 +57,20 @@ try {
       `${label}: run-now → first LLM request ${runNowMs} ms; ${ended.stepsExecuted} steps, ${timing?.wallMs ?? "?"} ms wall, ${(cpu * 1000).toFixed(0)} ms workerd CPU`,
     );
     // A negative delta means wrangler restarted workerd meanwhile (files changed): no figure for that run.
-    return { gaps, cpuMsPerStep: cpu >= 0 ? (cpu * 1000) / ended.stepsExecuted : NaN, stash: timing?.stashBytes };
+    return { gaps, cpuMsPerStep: cpu >= 0 ? (cpu * 1000) / ended.stepsExecuted : NaN, stash: timing?.stashBytes, writes: timing?.writes };
   };
   await runOnce("warm-up");
   const gaps: number[][] = [];
   const cpu: number[] = [];
   let stash: number[] | undefined;
+  const writes: (number | undefined)[] = [];
   const stopProfile = process.env.BENCH_PROFILE ? await startProfile(bench.dev.inspectorPort) : null;
   for (let r = 0; r < RUNS; r++) {
     const res = await runOnce(`run ${r + 1}/${RUNS}`);
     gaps.push(res.gaps);
     cpu.push(res.cpuMsPerStep);
     stash ??= res.stash;
+    writes.push(res.writes);
   }
   await stopProfile?.(process.env.BENCH_PROFILE!);
   const all = gaps.flat().sort((a, b) => a - b);
@@ -82,6 +84,7 @@ try {
   });
   console.log(`  median by position: ${tenths.join(" · ")} ms`);
   console.log(`  workerd CPU per step: ${cpu.map((c) => c.toFixed(2)).join(", ")} ms (target ≤ 4 ms)`);
+  console.log(`  grouped step writes (D1 batch + R2 puts) per ${STEPS + 1}-step run: ${writes.map((w) => w ?? "?").join(", ")}`);
   if (stash?.length)
     console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
   else console.log("  bytes stashed: not reported by this Worker (no stashBytes in run.timing)");

@@ -69,6 +69,42 @@ describe("durable runs", () => {
     expect((await llmStats(key)).requests).toBe(5);
   });
 
+  it("resumes with the steps and files it had taken but not yet written (the step journal), each written once", async () => {
+    const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: `content of ${path}` } }] });
+    // D1 refuses every step write from the start, so the run's grouped writes keep failing (and retrying) while
+    // two journaled turns are taken; the process dies before the retries run out.
+    await env.DB.exec("ALTER TABLE steps RENAME TO steps_away");
+    let restored = false;
+    const restore = async () => {
+      if (!restored) await env.DB.exec("ALTER TABLE steps_away RENAME TO steps");
+      restored = true;
+    };
+    try {
+      const { run, key, goal } = await startScriptedRun({
+        turns: [write("a.txt"), write("b.txt"), { ...finish("written once"), delayMs: 15_000, delayTimes: 1 }],
+      });
+      await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(3), { timeout: 10_000, interval: 20 });
+      await abortAllDurableObjects();
+      await restore();
+      expect(await stepsOf(run.id)).toEqual([]);
+      await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+      const ended = await waitForRunEnd(run.id);
+      expect(ended).toMatchObject({ status: "completed", summary: "written once", stepsExecuted: 3 });
+      expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName])).toEqual([
+        [1, "write_file"],
+        [2, "write_file"],
+        [3, "finish"],
+      ]);
+      const outputs = (await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file");
+      expect(outputs.map((o: any) => o.path)).toEqual(["a.txt", "b.txt"]);
+      for (const path of ["a.txt", "b.txt"]) expect((await api.get(`/goals/${goal.id}/files/${path}`)).body).toBe(`content of ${path}`);
+      // Only the interrupted turn was asked again.
+      expect((await llmStats(key)).requests).toBe(4);
+    } finally {
+      await restore();
+    }
+  });
+
   it("fails a resumed run whose stored conversation is missing with that reason, instead of leaving it running", async () => {
     const { run, key, goal } = await startScriptedRun({
       turns: [remember("kept"), { ...remember("never"), delayMs: 15_000, delayTimes: 1 }, finish("not reached")],

@@ -78,14 +78,14 @@ describe("agent runs through the queue", () => {
     expect(files.map((o: any) => o.path).sort()).toEqual(writes.map((w) => w.arguments.path).sort());
   });
 
-  it("stops before the next tool runs when a turn's steps cannot be recorded, and fails with the steps so far", async () => {
+  it("stops before the next tool acts when steps cannot be recorded: nothing after them takes effect, not even their own files", async () => {
     // D1 refuses the second turn's step write: the steps table is moved away while the model thinks.
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: path } }] });
     const { run, goal } = await startScriptedRun({
       turns: [
         write("first.txt"),
         { ...write("second.txt"), delayMs: 3_000 },
-        write("third.txt"),
+        { toolCalls: [{ name: "remember", arguments: { content: "never stored" } }] },
         { toolCalls: [{ name: "finish", arguments: { summary: "never" } }] },
       ],
     });
@@ -97,12 +97,16 @@ describe("agent runs through the queue", () => {
     } finally {
       await env.DB.exec("ALTER TABLE steps_moved_away RENAME TO steps");
     }
+    // `remember` acts outside the step journal, so it waits for step 2 to be recorded: that write fails, and the run ends there.
     expect(ended).toMatchObject({ status: "failed", endReason: "error", stepsExecuted: 2 });
-    expect(ended.error).toMatch(/could not record step 2 in D1: .*no such table: steps.*No tool ran after it/);
+    expect(ended.error).toMatch(/could not record step 2 in D1: .*no such table: steps.*Nothing after it took effect/);
     expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName])).toEqual([[1, "write_file"]]);
-    // The second turn's tool had acted before its write failed; the third turn's never ran.
+    // A journaled file is saved only once its step is recorded: second.txt never was.
     const files = (await api.get(`/goals/${goal.id}/files`)).body.items.map((f: { path: string }) => f.path);
-    expect(files.sort()).toEqual(["first.txt", "second.txt"]);
+    expect(files).toEqual(["first.txt"]);
+    expect((await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file").map((o: any) => o.path)).toEqual(["first.txt"]);
+    const memories = await env.DB.prepare("SELECT count(*) AS n FROM memories WHERE goal_id = ?").bind(goal.id).first<{ n: number }>();
+    expect(memories?.n).toBe(0);
   });
 
   it("ends a run whose step budget runs out with a partial summary written without tools", async () => {

@@ -11,7 +11,7 @@
 import type { Message } from "../llm/types";
 
 /** The agents SDK's `this.sql` (synchronous, on the agent's own storage). */
-type Sql = <T = Record<string, string | number | boolean | null>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
+export type Sql = <T = Record<string, string | number | boolean | null>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
 
 export class ConversationLog {
   private ready = false;

@@ -18,6 +18,7 @@ import { toolsFor } from "../tools/registry";
 import { type McpToolbox, mcpToolsFor } from "../tools/mcp-tools";
 import type { Message } from "../llm/types";
 import { ConversationLog } from "./conversation-log";
+import { StepJournal } from "./step-journal";
 import { runLoop, type Checkpoint, type LoopResult, type Waiting } from "./run-loop";
 import { notifyRunWaiting } from "../notify/run-waiting";
 import { getRun } from "../db/runs";
@@ -37,10 +38,16 @@ const FIBER_RETENTION_MS = 9 * 24 * 3600_000;
 const MESSAGES_RETENTION_MS = 10 * 24 * 3600_000;
 
 /**
- * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many. (A
- * snapshot from before the log carries `messages` itself; it is read as it is.)
+ * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many; its
+ * unwritten steps and effects live in the StepJournal (`journaled`). (A snapshot from before either carries
+ * `messages`, `pending` and `effects` itself; it is read as it is.)
  */
-type StoredCheckpoint = Omit<Checkpoint, "messages"> & { messageCount?: number; messages?: Message[] };
+type StoredCheckpoint = Omit<Checkpoint, "messages" | "pending"> & {
+  messageCount?: number;
+  messages?: Message[];
+  pending?: Checkpoint["pending"];
+  journaled?: true;
+};
 /** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
 type RunSnapshot = { runId: string; cp: StoredCheckpoint | null; ending?: LoopResult };
 
@@ -62,6 +69,7 @@ export class GoalAgent extends Agent<Env> {
   /** Runs executing in this isolate, with the controller `cancelRun` aborts. */
   private live = new Map<string, AbortController>();
   private conversation = new ConversationLog(this.sql.bind(this));
+  private unwritten = new StepJournal(this.sql.bind(this));
 
   /**
    * RPC from the queue consumer. Idempotent: the same run id never executes twice. No D1 here: the
@@ -193,11 +201,17 @@ export class GoalAgent extends Agent<Env> {
     }
     if (run.cancelRequestedAt) ctl.abort("cancelled");
     // The conversation so far, and how much of it the log holds already.
-    const { messages: carried, messageCount, ...rest } = from ?? {};
+    const { messages: carried, messageCount, journaled, ...rest } = from ?? {};
     let last: Checkpoint | null = null;
     let unreadable: string | null = null;
     try {
-      last = from ? { ...(rest as Omit<Checkpoint, "messages">), messages: carried ?? this.conversation.read(runId, messageCount ?? 0) } : null;
+      last = from
+        ? {
+            ...(rest as Omit<Checkpoint, "messages">),
+            messages: carried ?? this.conversation.read(runId, messageCount ?? 0),
+            ...(journaled ? this.unwritten.read(runId) : { pending: from?.pending ?? [] }),
+          }
+        : null;
     } catch (e) {
       unreadable = `the run's checkpoint could not be read (${e instanceof Error ? e.message : String(e)}); start a new run`;
     }
@@ -224,10 +238,10 @@ export class GoalAgent extends Agent<Env> {
           spend,
           checkpoint: (cp) => {
             last = cp;
-            const { messages, ...small } = cp;
-            const appended = this.conversation.append(runId, messages, logged);
+            const { messages, pending, effects, ...small } = cp;
+            const appended = this.conversation.append(runId, messages, logged) + this.unwritten.sync(runId, pending, effects ?? []);
             logged = messages.length;
-            const snap: RunSnapshot = { runId, cp: { ...small, messageCount: logged } };
+            const snap: RunSnapshot = { runId, cp: { ...small, messageCount: logged, journaled: true } };
             ctx.stash(snap);
             // What the stash wrote, for run.timing (bench:agent): small, since it holds one turn at most.
             return appended + JSON.stringify(snap).length;
@@ -258,6 +272,7 @@ export class GoalAgent extends Agent<Env> {
     // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
     const { notify } = await endRun(db, runId, end, end.totals);
     this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
+    this.unwritten.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
     if (notify) await notifyRunEnded(this.env, runId);
     // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
     await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
@@ -268,6 +283,7 @@ export class GoalAgent extends Agent<Env> {
     const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
     const { notify } = await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null);
     this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
+    this.unwritten.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
     if (notify) await notifyRunEnded(this.env, runId);
   }
 }

@@ -32,13 +32,13 @@ import { costNanos, type Price, priceOf } from "../llm/prices";
 import type { Completion, LlmProvider, Message } from "../llm/types";
 import { validateLlm } from "../llm/validate";
 import { Provenance } from "../tools/fetch-policy";
-import { toolSpec, type Tool } from "../tools/tool";
+import { type Effect, toolSpec, type Tool, type ToolContext } from "../tools/tool";
 import { boundConversation, capObservation } from "./context-window";
 import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
 import { type Ending, heartbeat, type Totals } from "../db/run-state";
-import { linkSourceSteps, recordSteps, STORED_OBSERVATION_MAX } from "../db/steps";
+import { linkSourceSteps, STORED_OBSERVATION_MAX } from "../db/steps";
 import { RunTiming } from "./run-timing";
-import { StepsNotRecorded, StepWriter } from "./step-writer";
+import { journaledChars, MAX_UNCONFIRMED_FILE_CHARS, MAX_UNCONFIRMED_ROWS, StepsNotRecorded, StepWriter } from "./step-writer";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 import { gateOf, settledObservation, waitFor } from "./person-gate";
 
@@ -60,8 +60,10 @@ export type Checkpoint = {
   waitedMs?: number;
   waitingSince?: number;
   warnings: string[];
-  /** The step rows of the last turn: rewritten (ON CONFLICT DO NOTHING) when resuming. */
+  /** The step rows not confirmed written yet: rewritten (ON CONFLICT DO NOTHING) when resuming. */
   pending: StepRow[];
+  /** The effects of journaled calls (output rows, files) not confirmed written yet: written again when resuming. */
+  effects?: Effect[];
   /**
    * The ending decided by the turn committed with this checkpoint (a `finish` call, a plain answer, the closing
    * report), in the same stash as that turn: a process killed after it, before the agent stashed the ending,
@@ -77,8 +79,9 @@ export type Checkpoint = {
 };
 
 /** A tool call's result as stored: the observation cut to what D1 keeps, and its full length for the note. */
-type StepResult = Omit<CallResult, "observation"> & { observation: string; observationLength: number };
-type Turn = { reply: Completion; calls: number; results: (StepResult | null)[] };
+type StepResult = Omit<CallResult, "observation"> & { observation: string; observationLength: number; effects?: Effect[] };
+/** `recorded`: how many of the results were written already (before the run waited for a person). */
+type Turn = { reply: Completion; calls: number; results: (StepResult | null)[]; recorded?: number };
 
 export type LoopInput = {
   env: Env;
@@ -150,7 +153,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult | Waiting> {
   try {
     // The last turn's write may still be in flight: the run ends only once it is confirmed.
     await loop.writer.confirmed();
-    loop.timing.log({ runId: input.run.id, status: result.status, steps: result.totals.stepsExecuted, wallMs: Date.now() - started });
+    loop.timing.log({
+      runId: input.run.id,
+      status: result.status,
+      steps: result.totals.stepsExecuted,
+      writes: loop.writer.writes,
+      wallMs: Date.now() - started,
+    });
     return result;
   } catch (e) {
     return { ...result, status: "failed", endReason: "error", error: messageOf(e) };
@@ -191,6 +200,7 @@ class Loop {
     this.now = input.now ?? Date.now;
     this.provenance = new Provenance(input.goal, input.run.input);
     this.writer = new StepWriter(
+      input.env,
       input.db,
       input.run.id,
       this.now,
@@ -216,9 +226,9 @@ class Loop {
     if (input.resumeFrom) {
       this.cp = { cachedTokens: 0, reasoningTokens: 0, costNanos: 0, ...input.resumeFrom };
       await this.lookUpPrice();
-      if (this.cp.pending.length) {
-        const { spent } = await recordSteps(db, run.id, this.cp.pending, this.totals(), this.now(), goal);
-        if (spent) this.spent = { ...spent, at: this.totals() };
+      if (this.cp.pending.length || this.cp.effects?.length) {
+        this.writer.write(this.cp.pending, this.cp.effects ?? [], this.totals());
+        await this.writer.confirmed();
       }
       // Rebuilt from the stored results (all recorded now), the same text the live run read them from.
       const linkTools = this.tools.filter((t) => t.links).map((t) => t.name);
@@ -279,8 +289,8 @@ class Loop {
 
   /**
    * Phase 2, one turn: ask the model (unless a resumed turn already has its reply), run its tool calls
-   * once the previous turn's steps are confirmed, and record this turn's steps. Returns the ending, or
-   * null to go on.
+   * (those that act outside once the earlier steps are recorded), and hand this turn's steps to the
+   * writer. Returns the ending, or null to go on.
    */
   private async oneTurn(): Promise<LoopResult | Waiting | null> {
     // A turn interrupted after the model's reply (eviction, restart) is finished, not asked again.
@@ -289,11 +299,6 @@ class Loop {
     const { cp, input, signal } = this;
     const { reply } = turn;
     const calls = reply.toolCalls.slice(0, turn.calls);
-    const ctx = { env: input.env, db: input.db, goal: input.goal, runId: input.run.id, provenance: this.provenance };
-    // The previous turn's steps are recorded before this turn's tools act (this throws StepsNotRecorded if not).
-    await this.writer.confirmed();
-    if (signal.aborted) return this.cancelled();
-    const toolsStart = Date.now();
     // Calls that wait for a person run after the others, one decision at a time, in the model's order.
     // A call whose wait was settled follows that decision whatever the goal says now (its requireApproval
     // may have changed meanwhile: a denied call must never run because the list was edited).
@@ -302,18 +307,49 @@ class Loop {
       if (settled) return { kind: settled.kind, input: (settled.input ?? {}) as Record<string, unknown> };
       return gateOf(input.goal, call, this.byName.get(call.name));
     });
+    // A write that failed stops the run here (StepsNotRecorded). A call that acts outside runs only once the
+    // earlier steps are recorded; journaled ones need not wait (step-writer.ts), unless too much is unwritten.
+    this.writer.check();
+    const outside = calls.some((c, i) => !turn.results[i] && !gates[i] && this.actsOutside(c.name));
+    if (outside || this.writer.unconfirmed.length >= MAX_UNCONFIRMED_ROWS) await this.writer.confirmed();
+    if (signal.aborted) return this.cancelled();
+    const toolsStart = Date.now();
+    let turnChars = 0;
+    const call = async (i: number): Promise<CallResult & { effects: Effect[] }> => {
+      const effects: Effect[] = [];
+      const ctx: Omit<ToolContext, "signal"> = {
+        env: input.env,
+        db: input.db,
+        goal: input.goal,
+        runId: input.run.id,
+        stepNo: cp.stepNo + 1 + i,
+        provenance: this.provenance,
+        journal: (e) => {
+          const chars = journaledChars(e);
+          if (chars && this.writer.unconfirmedFileChars + turnChars + chars > MAX_UNCONFIRMED_FILE_CHARS) return false;
+          turnChars += chars;
+          effects.push(e);
+          return true;
+        },
+        recorded: () => this.writer.confirmed(),
+      };
+      const r = await runToolCall(calls[i], this.byName, ctx, signal);
+      // A call that failed after journaling something leaves nothing behind.
+      return { ...r, effects: r.error === null ? effects : [] };
+    };
     let outstanding = calls.filter((_, i) => !turn.results[i]).length;
-    const keep = (i: number, r: CallResult): StepResult => {
+    const keep = (i: number, r: CallResult & { effects?: Effect[] }): StepResult => {
       const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
       turn.results[i] = result;
       // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
-      if (--outstanding > 0) this.timing.stashed(input.checkpoint(cp));
+      // Nor do the results of journaled calls only: their effects take place only after that commit.
+      if (--outstanding > 0 && outside) this.timing.stashed(input.checkpoint(cp));
       return result;
     };
     await Promise.all(
-      calls.map(async (call, i) => {
+      calls.map(async (_, i) => {
         if (turn.results[i] || gates[i]) return;
-        keep(i, await runToolCall(call, this.byName, { ...ctx, stepNo: cp.stepNo + 1 + i }, signal));
+        keep(i, await call(i));
       }),
     );
     for (let i = 0; i < calls.length; i++) {
@@ -324,10 +360,12 @@ class Loop {
       if (!wait?.outcome) return this.waitForPerson(turn, i, gate);
       if (signal.aborted) return this.cancelled();
       const started = Date.now();
+      // An approved call acts once the earlier steps are recorded, like any call that acts outside.
+      if (wait.outcome === "approved") await this.writer.confirmed();
       keep(
         i,
         wait.outcome === "approved"
-          ? await runToolCall(calls[i], this.byName, { ...ctx, stepNo }, signal)
+          ? await call(i)
           : { call: calls[i], input: gate.input, observation: settledObservation(wait), error: null, durationMs: Date.now() - started },
       );
     }
@@ -356,7 +394,9 @@ class Loop {
     ];
     const finished = results.find((r) => r.end)?.end;
     const ending: Ending | undefined = finished && { status: "completed", endReason: "finished", summary: finished.summary, error: null };
-    await this.commit(rows, pushed, ending);
+    // Results written before the run waited for a person have had their effects written with them.
+    const effects = results.slice(turn.recorded ?? 0).flatMap((r) => r.effects ?? []);
+    this.commit(rows, pushed, ending, effects);
     if (ending) return this.end(ending);
     return null;
   }
@@ -384,14 +424,23 @@ class Loop {
    */
   private async waitForPerson(turn: Turn, i: number, gate: NonNullable<ReturnType<typeof gateOf>>): Promise<Waiting | LoopResult> {
     const { cp, input } = this;
-    await this.writer.confirmed();
     const done: StepResult[] = [];
     for (const r of turn.results) {
       if (!r) break;
       done.push(r);
     }
+    const fresh = done.slice(turn.recorded ?? 0);
+    // The results are stashed before their effects are written: a resume writes the same effects again, never new ones.
+    if (fresh.some((r) => r.effects?.length)) this.timing.stashed(input.checkpoint(cp));
+    if (fresh.length)
+      this.writer.write(
+        this.turnRows(turn, done).slice(turn.recorded ?? 0),
+        fresh.flatMap((r) => r.effects ?? []),
+        this.totals(),
+      );
+    await this.writer.confirmed();
+    turn.recorded = done.length;
     const now = this.now();
-    if (done.length) await recordSteps(input.db, input.run.id, this.turnRows(turn, done), this.totals(), now, input.goal);
     const call = turn.reply.toolCalls[i];
     const { wait, waiting } = await openWait(input.db, waitFor(input.goal, input.run.id, cp.stepNo + 1 + i, call, gate, now), now);
     if (!waiting) return this.cancelled();
@@ -433,13 +482,23 @@ class Loop {
     if (!reply.toolCalls.length) {
       const answer = reply.text?.trim() || "(the model ended the run with an empty answer)";
       const ending: Ending = { status: "completed", endReason: "answered", summary: answer, error: null };
-      await this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }], ending);
+      this.commit([this.stepRow(cp.stepNo + 1, { thought: answer, ...usageOf(reply, this.price) })], [{ role: "assistant", content: answer }], ending);
       return this.end(ending);
     }
     const turn: Turn = { reply, calls: this.callsWithin(reply, stepsLeft), results: [] };
     cp.turn = turn;
-    this.timing.stashed(this.input.checkpoint(cp));
+    // Stashed before any call acts, so a resume finishes this turn instead of asking again. A turn of journaled
+    // calls only needs none: nothing it does takes effect before its commit's stash (an eviction before that
+    // asks the model again, and no call of this reply has had any effect).
+    const calls = reply.toolCalls.slice(0, turn.calls);
+    if (calls.some((c) => this.actsOutside(c.name) || gateOf(this.input.goal, c, this.byName.get(c.name)))) this.timing.stashed(this.input.checkpoint(cp));
     return turn;
+  }
+
+  /** A call of a tool that is not journaled acts outside the run's own writes (step-writer.ts); an unknown tool does nothing. */
+  private actsOutside(name: string): boolean {
+    const tool = this.byName.get(name);
+    return !!tool && !tool.journaled;
   }
 
   /**
@@ -477,7 +536,7 @@ class Loop {
       const summary = reply.text?.trim() || `Stopped: the ${reason} is used up (the model wrote no report).`;
       const row = this.stepRow(cp.stepNo + 1, { thought: summary, ...usageOf(reply, this.price), error: null });
       const ending: Ending = { status: "completed", endReason: "budget_exhausted", summary, error: null };
-      await this.commit([row], [ask, { role: "assistant", content: summary }], ending);
+      this.commit([row], [ask, { role: "assistant", content: summary }], ending);
       return this.end(ending);
     } catch (e) {
       if (this.input.signal.aborted || this.cancel.signal.aborted) throw e;
@@ -487,10 +546,10 @@ class Loop {
   }
 
   /**
-   * Ends a turn: the checkpoint, with the turn's rows among the unconfirmed ones, is stashed first; then
-   * the rows are handed to the StepWriter, which resolves once the previous turn's write is confirmed.
+   * Ends a turn: the checkpoint, with the turn's rows and effects among the unconfirmed ones, is stashed
+   * first; then they are handed to the StepWriter, which writes them with the next group (step-writer.ts).
    */
-  private async commit(rows: StepRow[], pushed: Message[], ending?: Ending): Promise<void> {
+  private commit(rows: StepRow[], pushed: Message[], ending?: Ending, effects: Effect[] = []): void {
     const { cp } = this;
     cp.stepNo += rows.length;
     if (ending) cp.ended = ending;
@@ -499,10 +558,11 @@ class Loop {
     // Stored as sent: compaction is a function of the list (see context-window.ts), applied per request.
     cp.messages.push(...pushed);
     cp.pending = [...this.writer.unconfirmed, ...rows];
+    cp.effects = [...this.writer.unconfirmedEffects, ...effects];
     cp.turn = undefined;
     this.timing.stashed(this.input.checkpoint(cp));
     this.timing.turnStored();
-    await this.writer.write(rows, this.totals());
+    this.writer.write(rows, effects, this.totals());
   }
 
   /**

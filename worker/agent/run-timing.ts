@@ -44,7 +44,7 @@ export class RunTiming {
     this.toolMs += ms;
   }
 
-  log(run: { runId: string; status: string; steps: number; wallMs: number }): void {
+  log(run: { runId: string; status: string; steps: number; writes: number; wallMs: number }): void {
     const o = [...this.overheadMs].sort((a, b) => a - b);
     console.log(
       JSON.stringify({

@@ -6,21 +6,23 @@ import { and, asc, eq, getTableColumns, gt, inArray, isNull, notLike, or } from 
 import { D1_MAX_BOUND_PARAMS, type Db } from "./client";
 import type { Totals } from "./run-state";
 import { addSpend, monthsAt, type Spent } from "./spend";
-import { runs, type StepRow, steps } from "./schema";
+import { type OutputRow, outputs, runs, type StepRow, steps } from "./schema";
 
 /** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
 export const STORED_OBSERVATION_MAX = 32_000;
 
-/** A steps row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9). */
-const STEP_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(steps)).length);
+/** A row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9 steps, 16 outputs). */
+const rowsPerInsert = (table: typeof steps | typeof outputs) => Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(table)).length);
+const STEP_ROWS_PER_INSERT = rowsPerInsert(steps);
+const OUTPUT_ROWS_PER_INSERT = rowsPerInsert(outputs);
 
 /**
- * Writes the steps of one turn and the run's totals in one D1 batch, and reads back whether a
- * cancel was requested (one round trip per turn: D1 latency dominates our per-step overhead). A turn
- * may have any number of parallel tool calls: its rows go in as several INSERTs of at most
- * STEP_ROWS_PER_INSERT rows, all in the same batch (one transaction), so a turn is recorded whole or not at all.
- * With `goal`, the same batch adds the run's new spending to the goal's and the instance's month
- * (db/spend.ts) and returns both months' totals.
+ * Writes steps (one turn's, or several turns' grouped by the StepWriter), the output rows their calls
+ * left, and the run's totals in one D1 batch, and reads back whether a cancel was requested. Rows go in
+ * as several INSERTs of at most STEP_ROWS_PER_INSERT / OUTPUT_ROWS_PER_INSERT rows, all in the same batch
+ * (one transaction), so the steps are recorded whole or not at all; outputs are keyed by id, so a replay
+ * adds nothing. With `goal`, the same batch adds the run's new spending to the goal's and the instance's
+ * month (db/spend.ts) and returns both months' totals.
  */
 export async function recordSteps(
   db: Db,
@@ -29,6 +31,7 @@ export async function recordSteps(
   totals: Totals,
   now = Date.now(),
   goal?: { id: string; timezone: string },
+  outputRows: OutputRow[] = [],
 ): Promise<{ cancelRequested: boolean; spent?: { goal: Spent; global: Spent } }> {
   const update = db
     .update(runs)
@@ -43,6 +46,13 @@ export async function recordSteps(
       db
         .insert(steps)
         .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
+        .onConflictDoNothing(),
+    );
+  for (let i = 0; i < outputRows.length; i += OUTPUT_ROWS_PER_INSERT)
+    inserts.push(
+      db
+        .insert(outputs)
+        .values(outputRows.slice(i, i + OUTPUT_ROWS_PER_INSERT))
         .onConflictDoNothing(),
     );
   const results = await db.batch([...spend, update, ...inserts] as unknown as Parameters<typeof db.batch>[0]);

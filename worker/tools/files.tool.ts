@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { insertOutput } from "../db/runs";
+import type { Env } from "../lib/env";
 import { goalPrefix } from "../lib/artifacts";
 import { contentTypeFor, FilePathError, normalizePath } from "../lib/file-paths";
-import { defineTool, ToolError } from "./tool";
+import { newId } from "../lib/ids";
+import { defineTool, type FileWrite, ToolError } from "./tool";
 
 /** A goal's files are reports and notes: 1 MB each is plenty and keeps one write well inside limits. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -27,19 +28,31 @@ export const writeFileTool = () =>
       "Save a text file (markdown, JSON, CSV...) in this goal's storage, replacing any file at that path. Files persist " +
       "across runs and the user can download them. Use .md for reports.",
     input: z.object({ path: PathField, content: z.string().describe("The full file content") }),
+    // Journaled: the file is put in R2 right after its step is recorded (agent/step-writer.ts), so a run's
+    // writes cost no round trip of their own and a file never exists without the step that wrote it.
+    journaled: true,
     execute: async ({ path, content }, ctx) => {
       const rel = safePath(path);
-      const bytes = new TextEncoder().encode(content);
-      if (bytes.byteLength > MAX_FILE_BYTES) throw new ToolError(`content is ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes per file`);
+      const size = new TextEncoder().encode(content).byteLength;
+      if (size > MAX_FILE_BYTES) throw new ToolError(`content is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes per file`);
       const contentType = contentTypeFor(rel);
-      const obj = await ctx.env.ARTIFACTS.put(goalPrefix(ctx.goal.id) + rel, bytes, {
-        httpMetadata: { contentType },
-        customMetadata: { runId: ctx.runId },
-      });
-      await insertOutput(ctx.db, { runId: ctx.runId, kind: "file", path: rel, payload: { size: bytes.byteLength, contentType, etag: obj.etag } });
-      return { text: `Saved ${rel} (${bytes.byteLength} bytes).` };
+      const now = Date.now();
+      const output = { id: newId("out", now), runId: ctx.runId, kind: "file" as const, path: rel, payload: { size, contentType }, createdAt: now };
+      const file: FileWrite = { key: goalPrefix(ctx.goal.id) + rel, content, contentType, runId: ctx.runId };
+      if (!ctx.journal({ output, file })) {
+        // Too many unwritten bytes for the checkpoint to carry: written through, after the earlier steps.
+        await ctx.recorded();
+        await putFile(ctx.env, file);
+        ctx.journal({ output });
+      }
+      return { text: `Saved ${rel} (${size} bytes).` };
     },
   });
+
+/** Puts a file in the goal's R2 space (idempotent: the same write again leaves the same object). */
+export async function putFile(env: Env, f: FileWrite): Promise<void> {
+  await env.ARTIFACTS.put(f.key, f.content, { httpMetadata: { contentType: f.contentType }, customMetadata: { runId: f.runId } });
+}
 
 export const readFileTool = () =>
   defineTool({

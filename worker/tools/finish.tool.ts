@@ -8,5 +8,6 @@ export const finishTool = () =>
     input: z.object({
       summary: z.string().min(1).describe("The final report, in markdown: what was done, found and produced"),
     }),
+    journaled: true,
     execute: async ({ summary }) => ({ text: "Run finished.", end: { summary } }),
   });

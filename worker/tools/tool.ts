@@ -7,8 +7,17 @@
 import { z } from "zod";
 import type { Db } from "../db/client";
 import type { Env } from "../lib/env";
-import type { GoalRow } from "../db/schema";
+import type { GoalRow, OutputRow } from "../db/schema";
 import type { Provenance } from "./fetch-policy";
+
+/** A file saved in the goal's R2 space (key under goalPrefix), as a journaled write carries it. */
+export type FileWrite = { key: string; content: string; contentType: string; runId: string };
+
+/**
+ * What a journaled tool leaves for the run to write with its step (agent/step-writer.ts): an output row and,
+ * for a saved file, its content, put in R2 once the D1 batch that records the step has committed.
+ */
+export type Effect = { output: OutputRow; file?: FileWrite };
 
 export type ToolContext = {
   env: Env;
@@ -20,6 +29,14 @@ export type ToolContext = {
   signal: AbortSignal;
   /** The URLs this run may fetch (see fetch-policy.ts). */
   provenance: Provenance;
+  /**
+   * Hands an effect to the run, to be written with this call's step (in the same D1 batch; a file's content
+   * goes to R2 right after it). False when the run holds too many unwritten file bytes already: the tool then
+   * writes the file itself, after `recorded()`, and journals only the output row.
+   */
+  journal: (effect: Effect) => boolean;
+  /** Resolves once the steps before this call are recorded, as the loop does before any tool that is not `journaled`. */
+  recorded: () => Promise<void>;
 };
 
 export type ToolOutput = {
@@ -33,6 +50,11 @@ export type Tool<I extends z.ZodType = z.ZodType> = {
   name: string;
   description: string;
   input: I;
+  /**
+   * The tool's only effects go through `ctx.journal` (or it has none): it may run while earlier steps are
+   * still being written, since what it does is written after them. Any other tool waits until they are recorded.
+   */
+  journaled?: true;
   /** Per-call timeout; the loop's default applies when absent. */
   timeoutMs?: number;
   /**
