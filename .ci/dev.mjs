@@ -179,7 +179,8 @@ let ready = false;
 const windows = process.platform === "win32";
 
 function startWrangler() {
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), ...persistArgs, ...passThrough];
+  // Unminified here: a few tenths of a second sooner to start, and readable stack traces (deploys stay minified).
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--minify=false", ...persistArgs, ...passThrough];
   if (envFile !== ".dev.vars") args.push("--env-file", envFile);
   // The one-click decision links start with PUBLIC_URL: a local default (unset, or the example's port) follows --port.
   const publicUrl = readVars(envFile).PUBLIC_URL;

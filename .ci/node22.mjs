@@ -120,6 +120,9 @@ try {
     say(`running under Node ${MAJOR} from ${bin} (this Node is ${process.version})`);
     env[pathKey] = `${bin}${delimiter}${env[pathKey] ?? ""}`;
   }
+  // Node's on-disk compile cache (22.1+): wrangler's CLI alone is megabytes of JavaScript, and every `npm run dev`,
+  // test run and deploy loads it again; cached, it loads ~0.3 s faster. Kept beside the fetched Node.
+  env.NODE_COMPILE_CACHE ??= join(cacheRoot(), "compile-cache");
   const child = spawn(first, rest, { stdio: "inherit", env, shell: process.platform === "win32" });
   // Ctrl-C already reaches the child through the terminal's process group: wait for it to exit.
   process.on("SIGINT", () => {});

@@ -4,7 +4,8 @@ import { dbFor } from "../../worker/db/client";
 import { getGoal } from "../../worker/db/goals";
 import { createRuns } from "../../worker/db/scheduling";
 import { newId } from "../../worker/lib/ids";
-import { formatLocal } from "../../worker/domain/next-fire";
+import { Cron } from "croner";
+import { formatLocal, nextFireTimes } from "../../worker/domain/next-fire";
 import { mustWaitForPrevious } from "../../worker/queue/consumer";
 import { startRunNow } from "../../worker/scheduler/dispatch";
 import { dispatchDueGoals } from "../../worker/scheduler/scheduled";
@@ -53,6 +54,32 @@ describe("scheduler: DST-correct fire times, daily and weekly", () => {
       );
     });
   }
+});
+
+describe("fire times shared by goals with one schedule", () => {
+  it("answers every instant, fire times and DST days included, exactly as croner computes it afresh", () => {
+    const schedules: [string, string][] = [
+      ["30 2 * * *", "Europe/Berlin"],
+      ["30 1 * * *", "America/New_York"],
+      ["*/7 * * * *", "Asia/Kolkata"],
+      ["0 0 29 2 *", "UTC"],
+    ];
+    for (const [cron, tz] of schedules) {
+      const fresh = new Cron(cron, { timezone: tz, paused: true, mode: "5-part" });
+      // Instants moving forward (as goals are created and fire), landing on fire times and between them,
+      // and one step back in time (a preview of an older instant).
+      let at = Date.parse("2026-10-24T00:00:00Z");
+      for (let i = 0; i < 60; i++) {
+        const fires = fresh.nextRuns(6, new Date(at));
+        const after = i % 3 === 0 ? fires[0].getTime() : i % 3 === 1 ? at + 1 : at;
+        for (const count of [1, 2, 3, 6])
+          expect(nextFireTimes(cron, tz, new Date(after), count).map((d) => d.toISOString())).toEqual(
+            fresh.nextRuns(count, new Date(after)).map((d) => d.toISOString()),
+          );
+        at = i === 30 ? at - 86_400_000 : fires[Math.min(fires.length - 1, i % 4)].getTime() - (i % 2) * 1000;
+      }
+    }
+  });
 });
 
 describe("scheduler: exactly one run per fire time", () => {

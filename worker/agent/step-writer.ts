@@ -38,7 +38,7 @@ import type { Effect } from "../tools/tool";
 export const STEP_FLUSH_MS = 100;
 /** A write is idempotent, so a D1 or R2 hiccup is retried after these pauses. */
 const STEP_WRITE_RETRY_MS = [250, 1000];
-/** Unwritten rows beyond this make the loop wait for the write before its next tool: a batch stays ~11 INSERTs. */
+/** Unwritten rows beyond this make the loop wait for the write before its next tool: a batch stays ~13 INSERTs of steps. */
 export const MAX_UNCONFIRMED_ROWS = 90;
 /**
  * Unwritten file content the checkpoint may carry (JSON-escaped): the stash is one SQLite value, 2 MB at

@@ -11,7 +11,7 @@ import { type OutputRow, outputs, runs, type StepRow, steps } from "./schema";
 /** Storage cap of one observation in D1 (the conversation sees less; read_more windows over this). */
 export const STORED_OBSERVATION_MAX = 32_000;
 
-/** A row binds one parameter per column: this many rows fit in one INSERT under D1's limit (9 steps, 16 outputs). */
+/** A row binds one parameter per column: this many rows fit in one INSERT under D1's limit (7 steps, 16 outputs). */
 const rowsPerInsert = (table: typeof steps | typeof outputs) => Math.floor(D1_MAX_BOUND_PARAMS / Object.keys(getTableColumns(table)).length);
 const STEP_ROWS_PER_INSERT = rowsPerInsert(steps);
 const OUTPUT_ROWS_PER_INSERT = rowsPerInsert(outputs);
