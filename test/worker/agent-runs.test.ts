@@ -78,6 +78,22 @@ describe("agent runs through the queue", () => {
     expect(files.map((o: any) => o.path).sort()).toEqual(writes.map((w) => w.arguments.path).sort());
   });
 
+  it("saves the last of several writes of one path, within a turn and across grouped turns, and each write's output", async () => {
+    const write = (content: string) => ({ name: "write_file", arguments: { path: "same.md", content } });
+    const { run, goal } = await startScriptedRun({
+      turns: [
+        { toolCalls: [write("a".repeat(300_000)), write("b".repeat(300_000))] },
+        { toolCalls: [write("c")] },
+        { toolCalls: [write("d")] },
+        { toolCalls: [{ name: "finish", arguments: { summary: "Wrote." } }] },
+      ],
+    });
+    expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed", stepsExecuted: 5 });
+    expect((await api.get(`/goals/${goal.id}/files/same.md`)).body).toBe("d");
+    const files = (await api.get(`/runs/${run.id}/outputs`)).body.items.filter((o: any) => o.kind === "file");
+    expect(files.map((o: any) => o.payload.size)).toEqual([300_000, 300_000, 1, 1]);
+  });
+
   it("stops before the next tool acts when steps cannot be recorded: nothing after them takes effect, not even their own files", async () => {
     // D1 refuses the second turn's step write: the steps table is moved away while the model thinks.
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: path } }] });

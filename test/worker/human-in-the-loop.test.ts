@@ -3,12 +3,13 @@
  * links, cancel while waiting, a restart while waiting, and the visible plan (update_plan) — through the API,
  * the queue, the goal's agent and the fake LLM.
  */
-import { abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { describe, expect, it, vi } from "vitest";
 import { dbFor } from "../../worker/db/client";
 import { insertRun } from "../../worker/db/runs";
+import { consumeRuns } from "../../worker/queue/consumer";
 import { openWait } from "../../worker/db/waits";
 import { decisionToken } from "../../worker/net/decision-links";
 import { notifyRunWaiting } from "../../worker/notify/run-waiting";
@@ -185,6 +186,54 @@ describe("approvals", () => {
     expect(await waitForRunEnd(runId)).toMatchObject({ status: "completed", summary: "Posted after the restart.", stepsExecuted: 2 });
     expect((await attempts(hookKey)).filter((a) => a.body?.data?.payload?.total === 9)).toHaveLength(1);
     expect((await llmStats(key)).requests).toBe(2);
+  });
+
+  it("keeps a file's newest content across the wait: the resume writes only what was not written yet", async () => {
+    const write = (content: string) => ({ name: "write_file", arguments: { path: "r.md", content } });
+    const { runId, goal } = await start(
+      [{ toolCalls: [write("v1")] }, { toolCalls: [write("v2"), { name: "send_webhook", arguments: { payload: { x: 1 } } }] }, finish("done")],
+      { requireApproval: ["send_webhook"] },
+    );
+    await waitingRun(runId);
+    // The turn's write is recorded (and saved) before the run waits.
+    expect((await api.get(`/goals/${goal.id}/files/r.md`)).body).toBe("v2");
+    expect((await api.post(`/runs/${runId}/approval`, { decision: "approve" })).status).toBe(202);
+    expect(await waitForRunEnd(runId)).toMatchObject({ status: "completed", stepsExecuted: 4 });
+    expect((await api.get(`/goals/${goal.id}/files/r.md`)).body).toBe("v2");
+    const files = (await api.get(`/runs/${runId}/outputs`)).body.items.filter((o: any) => o.kind === "file");
+    expect(files).toHaveLength(2);
+  });
+
+  it("never sends an approved call twice when the process dies before the turn's next wait is open", async () => {
+    const { runId, goal, hookKey } = await start([{ toolCalls: [postWebhook({ a: 1 }).toolCalls[0], postWebhook({ b: 2 }).toolCalls[0]] }, finish("done")], {
+      requireApproval: ["send_webhook"],
+      // No tool that shows links: the resume reads no steps back from D1.
+      allowedTools: ["send_webhook"],
+    });
+    await waitingRun(runId);
+    // D1 refuses step writes, so the resumed turn stalls (retrying) between the approved call and the second wait.
+    await env.DB.exec("ALTER TABLE steps RENAME TO steps_away");
+    let restored = false;
+    const restore = async () => {
+      if (!restored) await env.DB.exec("ALTER TABLE steps_away RENAME TO steps");
+      restored = true;
+    };
+    const sentA = async () => (await attempts(hookKey)).filter((a) => a.body?.data?.payload?.a === 1);
+    try {
+      expect((await api.post(`/runs/${runId}/approval`, { decision: "approve" })).status).toBe(202);
+      await vi.waitFor(async () => expect(await sentA()).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      await abortAllDurableObjects();
+      await restore();
+      const batch = createMessageBatch("async-agent-runs", [
+        { id: `m-${Math.random()}`, timestamp: new Date(), attempts: 1, body: { runId, goalId: goal.id } },
+      ]);
+      await consumeRuns(batch, env);
+      getQueueResult(batch, createExecutionContext());
+      expect(await waitingRun(runId)).toMatchObject({ waitingFor: { tool: "send_webhook", input: { payload: { b: 2 } } } });
+      expect(await sentA()).toHaveLength(1);
+    } finally {
+      await restore();
+    }
   });
 
   it("counts a waiting run as active for the overlap policy; cancels it at once; deciding it afterwards is a 409", async () => {

@@ -26,8 +26,7 @@ export async function toolContext(goal: Record<string, unknown> = {}, overrides:
     stepNo: 1,
     signal: new AbortController().signal,
     provenance,
-    journal: (e) => (journaled.get(ctx)!.push(e), true),
-    recorded: async () => {},
+    journal: (e) => void journaled.get(ctx)!.push(e),
   };
   journaled.set(ctx, []);
   return ctx;

@@ -18,7 +18,8 @@ import { toolsFor } from "../tools/registry";
 import { type McpToolbox, mcpToolsFor } from "../tools/mcp-tools";
 import type { Message } from "../llm/types";
 import { ConversationLog } from "./conversation-log";
-import { StepJournal } from "./step-journal";
+import { StepJournal, withoutContent } from "./step-journal";
+import type { Effect } from "../tools/tool";
 import { runLoop, type Checkpoint, type LoopResult, type Waiting } from "./run-loop";
 import { notifyRunWaiting } from "../notify/run-waiting";
 import { getRun } from "../db/runs";
@@ -48,6 +49,26 @@ type StoredCheckpoint = Omit<Checkpoint, "messages" | "pending"> & {
   pending?: Checkpoint["pending"];
   journaled?: true;
 };
+type Turn = NonNullable<Checkpoint["turn"]>;
+/** The effects the turn under way has taken so far: the journal keeps them (with their files' content), the stash names them. */
+const turnEffects = (turn?: Turn) => turn?.results.flatMap((r) => r?.effects ?? []) ?? [];
+const stashedTurn = (turn: Turn): Turn => ({
+  ...turn,
+  results: turn.results.map((r) => (r?.effects?.length ? { ...r, effects: r.effects.map(withoutContent) } : r)),
+});
+/**
+ * A stashed turn with its effects back from the journal. A result whose effect is not there is run again: its
+ * call is journaled, so nothing of it took effect (they are written with the turn's commit, or just before a wait).
+ */
+const restoredTurn = (turn: Turn, from: Map<string, Effect>): Turn => ({
+  ...turn,
+  results: turn.results.map((r) => {
+    if (!r?.effects?.length) return r;
+    const effects = r.effects.map((e) => from.get(e.output.id));
+    return effects.every((e) => e !== undefined) ? { ...r, effects } : null;
+  }),
+});
+
 /** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
 type RunSnapshot = { runId: string; cp: StoredCheckpoint | null; ending?: LoopResult };
 
@@ -205,11 +226,14 @@ export class GoalAgent extends Agent<Env> {
     let last: Checkpoint | null = null;
     let unreadable: string | null = null;
     try {
+      const unwritten = journaled ? this.unwritten.read(runId) : null;
       last = from
         ? {
             ...(rest as Omit<Checkpoint, "messages">),
             messages: carried ?? this.conversation.read(runId, messageCount ?? 0),
-            ...(journaled ? this.unwritten.read(runId) : { pending: from?.pending ?? [] }),
+            ...(unwritten
+              ? { pending: unwritten.pending, effects: unwritten.effects, turn: from?.turn && restoredTurn(from.turn, unwritten.turnEffects) }
+              : { pending: from?.pending ?? [] }),
           }
         : null;
     } catch (e) {
@@ -238,10 +262,10 @@ export class GoalAgent extends Agent<Env> {
           spend,
           checkpoint: (cp) => {
             last = cp;
-            const { messages, pending, effects, ...small } = cp;
-            const appended = this.conversation.append(runId, messages, logged) + this.unwritten.sync(runId, pending, effects ?? []);
+            const { messages, pending, effects, turn, ...small } = cp;
+            const appended = this.conversation.append(runId, messages, logged) + this.unwritten.sync(runId, pending, effects ?? [], turnEffects(turn));
             logged = messages.length;
-            const snap: RunSnapshot = { runId, cp: { ...small, messageCount: logged, journaled: true } };
+            const snap: RunSnapshot = { runId, cp: { ...small, ...(turn ? { turn: stashedTurn(turn) } : {}), messageCount: logged, journaled: true } };
             ctx.stash(snap);
             // What the stash wrote, for run.timing (bench:agent): small, since it holds one turn at most.
             return appended + JSON.stringify(snap).length;

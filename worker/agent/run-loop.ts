@@ -38,7 +38,7 @@ import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
 import { type Ending, heartbeat, type Totals } from "../db/run-state";
 import { linkSourceSteps, STORED_OBSERVATION_MAX } from "../db/steps";
 import { RunTiming } from "./run-timing";
-import { journaledChars, MAX_UNCONFIRMED_FILE_CHARS, MAX_UNCONFIRMED_ROWS, StepsNotRecorded, StepWriter } from "./step-writer";
+import { MAX_UNCONFIRMED_FILE_BYTES, MAX_UNCONFIRMED_ROWS, StepsNotRecorded, StepWriter } from "./step-writer";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 import { gateOf, settledObservation, waitFor } from "./person-gate";
 
@@ -254,7 +254,7 @@ class Loop {
       this.cp = { v: 1, messages, stepNo: 0, promptTokens: 0, completionTokens: 0, startedAt: this.now(), warnings: [], pending: [] };
       await this.lookUpPrice();
       this.cp.costNanos = this.price ? 0 : null;
-      this.timing.stashed(input.checkpoint(this.cp));
+      this.stash();
     }
     if (this.cp.waitingSince !== undefined) {
       this.cp.waitedMs = (this.cp.waitedMs ?? 0) + Math.max(0, this.now() - this.cp.waitingSince);
@@ -293,6 +293,10 @@ class Loop {
    * writer. Returns the ending, or null to go on.
    */
   private async oneTurn(): Promise<LoopResult | Waiting | null> {
+    // A write that failed stops the run before the model is asked again (StepsNotRecorded); one that keeps
+    // failing (retries) holds the run back rather than let it take steps that may never be recorded.
+    this.writer.check();
+    if (this.writer.stalled()) await this.writer.confirmed();
     // A turn interrupted after the model's reply (eviction, restart) is finished, not asked again.
     const turn = this.cp.turn ?? (await this.ask());
     if ("status" in turn) return turn;
@@ -307,14 +311,13 @@ class Loop {
       if (settled) return { kind: settled.kind, input: (settled.input ?? {}) as Record<string, unknown> };
       return gateOf(input.goal, call, this.byName.get(call.name));
     });
-    // A write that failed stops the run here (StepsNotRecorded). A call that acts outside runs only once the
-    // earlier steps are recorded; journaled ones need not wait (step-writer.ts), unless too much is unwritten.
-    this.writer.check();
+    // A call that acts outside runs only once the earlier steps are recorded; journaled ones need not wait
+    // (step-writer.ts), unless much is unwritten.
     const outside = calls.some((c, i) => !turn.results[i] && !gates[i] && this.actsOutside(c.name));
-    if (outside || this.writer.unconfirmed.length >= MAX_UNCONFIRMED_ROWS) await this.writer.confirmed();
+    const backlog = this.writer.unconfirmed.length >= MAX_UNCONFIRMED_ROWS || this.writer.unconfirmedFileBytes >= MAX_UNCONFIRMED_FILE_BYTES;
+    if (outside || backlog) await this.writer.confirmed();
     if (signal.aborted) return this.cancelled();
     const toolsStart = Date.now();
-    let turnChars = 0;
     const call = async (i: number): Promise<CallResult & { effects: Effect[] }> => {
       const effects: Effect[] = [];
       const ctx: Omit<ToolContext, "signal"> = {
@@ -324,14 +327,7 @@ class Loop {
         runId: input.run.id,
         stepNo: cp.stepNo + 1 + i,
         provenance: this.provenance,
-        journal: (e) => {
-          const chars = journaledChars(e);
-          if (chars && this.writer.unconfirmedFileChars + turnChars + chars > MAX_UNCONFIRMED_FILE_CHARS) return false;
-          turnChars += chars;
-          effects.push(e);
-          return true;
-        },
-        recorded: () => this.writer.confirmed(),
+        journal: (e) => void effects.push(e),
       };
       const r = await runToolCall(calls[i], this.byName, ctx, signal);
       // A call that failed after journaling something leaves nothing behind.
@@ -341,9 +337,10 @@ class Loop {
     const keep = (i: number, r: CallResult & { effects?: Effect[] }): StepResult => {
       const result = { ...r, observation: r.observation.slice(0, STORED_OBSERVATION_MAX), observationLength: r.observation.length };
       turn.results[i] = result;
-      // The last result needs no stash of its own: the commit below stashes the turn without awaiting anything first.
-      // Nor do the results of journaled calls only: their effects take place only after that commit.
-      if (--outstanding > 0 && outside) this.timing.stashed(input.checkpoint(cp));
+      // Stashed so a resume does not run the call again. The last result needs no stash of its own (the commit
+      // below stashes the turn without awaiting anything first); nor does a journaled call's (nothing of it takes
+      // effect before a stash: the commit's, or the one before a wait writes it).
+      if (--outstanding > 0 && (outside || this.actsOutside(r.call.name))) this.stash();
       return result;
     };
     await Promise.all(
@@ -430,8 +427,8 @@ class Loop {
       done.push(r);
     }
     const fresh = done.slice(turn.recorded ?? 0);
-    // The results are stashed before their effects are written: a resume writes the same effects again, never new ones.
-    if (fresh.some((r) => r.effects?.length)) this.timing.stashed(input.checkpoint(cp));
+    // The results are stashed before they are written: a resume writes the same rows and effects again, never new ones.
+    if (fresh.length) this.stash();
     if (fresh.length)
       this.writer.write(
         this.turnRows(turn, done).slice(turn.recorded ?? 0),
@@ -445,7 +442,7 @@ class Loop {
     const { wait, waiting } = await openWait(input.db, waitFor(input.goal, input.run.id, cp.stepNo + 1 + i, call, gate, now), now);
     if (!waiting) return this.cancelled();
     cp.waitingSince = now;
-    this.timing.stashed(input.checkpoint(cp));
+    this.stash();
     return { status: "waiting", wait };
   }
 
@@ -491,7 +488,7 @@ class Loop {
     // calls only needs none: nothing it does takes effect before its commit's stash (an eviction before that
     // asks the model again, and no call of this reply has had any effect).
     const calls = reply.toolCalls.slice(0, turn.calls);
-    if (calls.some((c) => this.actsOutside(c.name) || gateOf(this.input.goal, c, this.byName.get(c.name)))) this.timing.stashed(this.input.checkpoint(cp));
+    if (calls.some((c) => this.actsOutside(c.name) || gateOf(this.input.goal, c, this.byName.get(c.name)))) this.stash();
     return turn;
   }
 
@@ -557,12 +554,22 @@ class Loop {
     if (plans) cp.planSteps = Math.min(this.budget.steps, (cp.planSteps ?? 0) + plans);
     // Stored as sent: compaction is a function of the list (see context-window.ts), applied per request.
     cp.messages.push(...pushed);
-    cp.pending = [...this.writer.unconfirmed, ...rows];
-    cp.effects = [...this.writer.unconfirmedEffects, ...effects];
     cp.turn = undefined;
-    this.timing.stashed(this.input.checkpoint(cp));
+    this.stash(rows, effects);
     this.timing.turnStored();
     this.writer.write(rows, effects, this.totals());
+  }
+
+  /**
+   * Stashes the checkpoint with the writer's unconfirmed rows and effects (plus `rows` and `effects`, about to be
+   * handed to it): what a resume writes again is always exactly what is not confirmed yet, never an older list
+   * (a confirmed effect written again could put an older version of a file back).
+   */
+  private stash(rows: StepRow[] = [], effects: Effect[] = []): void {
+    const { cp } = this;
+    cp.pending = [...this.writer.unconfirmed, ...rows];
+    cp.effects = [...this.writer.unconfirmedEffects, ...effects];
+    this.timing.stashed(this.input.checkpoint(cp));
   }
 
   /**

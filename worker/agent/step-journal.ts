@@ -1,8 +1,11 @@
 /**
  * A run's unwritten steps in its agent's own SQLite: the step rows and journaled effects the StepWriter has
- * not confirmed written to D1 and R2 yet (agent/step-writer.ts). Like the ConversationLog, each checkpoint
- * writes only what is new (a row once, when its step is taken) and deletes what has been confirmed since,
- * so what a step stores follows that step, not the number of steps waiting for the next grouped write.
+ * not confirmed written to D1 and R2 yet (agent/step-writer.ts), and the effects of the turn under way
+ * (`turn`: taken by a call whose result is stashed, not yet committed). Like the ConversationLog, each
+ * checkpoint writes only what is new (a row once, when its step or effect is taken) and deletes what has
+ * been confirmed since, so what a step stores follows that step, not the number of steps waiting for the
+ * next grouped write. A file's content is kept once, raw, in its own column (never in the fiber's stash,
+ * which is one SQLite value of at most 2 MB): a file is 1 MiB at most (files.tool.ts).
  *
  * Its writes are synchronous Durable Object storage calls made together with the fiber's stash, so they
  * commit with it. A resume reads the rows back and writes them again (all idempotent); a row confirmed
@@ -12,12 +15,22 @@ import type { StepRow } from "../db/schema";
 import type { Effect } from "../tools/tool";
 import type { Sql } from "./conversation-log";
 
-/** `next`: the seq of the next effect (effects keep the order they were taken in: a later write of a path wins). */
-type Stored = { steps: Set<number>; outputs: Set<string>; next: number };
+type Kind = "step" | "effect" | "turn";
+/** What the table holds per run, by row id: a step's `step:<n>`, an effect's output id. */
+type Stored = { kinds: Map<string, Kind>; next: number };
+
+export type Unwritten = { pending: StepRow[]; effects: Effect[]; turnEffects: Map<string, Effect> };
+
+/** An effect without its file's content (kept in its own column), as the stash and the body column hold it. */
+export function withoutContent(e: Effect): Effect {
+  if (!e.file) return e;
+  const { content: _content, ...file } = e.file;
+  return { ...e, file: { ...file, content: "" } };
+}
 
 export class StepJournal {
   private ready = false;
-  /** What the table holds per run, as this instance wrote or read it (a new instance reads it back on resume). */
+  /** The table's rows per run, as this instance wrote or read them (a new instance reads them back on first use). */
   private stored = new Map<string, Stored>();
 
   constructor(private readonly sql: Sql) {}
@@ -25,43 +38,61 @@ export class StepJournal {
   private ensure(): void {
     if (this.ready) return;
     this
-      .sql`CREATE TABLE IF NOT EXISTS run_unwritten (run_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (run_id, kind, id))`;
+      .sql`CREATE TABLE IF NOT EXISTS run_unwritten (run_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, content TEXT, at INTEGER NOT NULL, PRIMARY KEY (run_id, id))`;
     this.ready = true;
   }
 
-  /** Makes the table hold exactly `pending` and `effects` for the run: adds the new ones, deletes the rest. Returns the bytes written. */
-  sync(runId: string, pending: StepRow[], effects: Effect[], now = Date.now()): number {
+  /**
+   * Makes the table hold exactly these rows for the run: adds the new ones, moves a turn's effects to `effect`
+   * once committed, deletes the rest. Returns the bytes written.
+   */
+  sync(runId: string, pending: StepRow[], effects: Effect[], turnEffects: Effect[], now = Date.now()): number {
     this.ensure();
     const stored = this.storedOf(runId);
+    const want = new Map<string, { kind: Kind; row: StepRow | Effect }>();
+    for (const r of pending) want.set(`step:${r.stepNo}`, { kind: "step", row: r });
+    for (const e of turnEffects) want.set(e.output.id, { kind: "turn", row: e });
+    for (const e of effects) want.set(e.output.id, { kind: "effect", row: e });
+    for (const id of stored.kinds.keys()) if (!want.has(id)) this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} AND id = ${id}`;
     let bytes = 0;
-    const keep: Stored = { steps: new Set(pending.map((r) => r.stepNo)), outputs: new Set(effects.map((e) => e.output.id)), next: stored.next };
-    for (const n of stored.steps) if (!keep.steps.has(n)) this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} AND kind = 'step' AND id = ${String(n)}`;
-    for (const id of stored.outputs) if (!keep.outputs.has(id)) this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} AND kind = 'effect' AND id = ${id}`;
-    for (const r of pending) {
-      if (stored.steps.has(r.stepNo)) continue;
-      const body = JSON.stringify(r);
-      bytes += body.length;
+    const kinds = new Map<string, Kind>();
+    for (const [id, { kind, row }] of want) {
+      kinds.set(id, kind);
+      const was = stored.kinds.get(id);
+      if (was === kind) continue;
+      if (was) {
+        this.sql`UPDATE run_unwritten SET kind = ${kind} WHERE run_id = ${runId} AND id = ${id}`;
+        continue;
+      }
+      const effect = kind === "step" ? null : (row as Effect);
+      const body = JSON.stringify(effect ? withoutContent(effect) : row);
+      const content = effect?.file?.content ?? null;
+      bytes += body.length + (content?.length ?? 0);
+      // seq: a step's number; an effect's order of taking (a later write of a path wins).
+      const seq = effect ? stored.next++ : (row as StepRow).stepNo;
       this
-        .sql`INSERT OR REPLACE INTO run_unwritten (run_id, kind, id, seq, body, at) VALUES (${runId}, 'step', ${String(r.stepNo)}, ${r.stepNo}, ${body}, ${now})`;
+        .sql`INSERT OR REPLACE INTO run_unwritten (run_id, id, kind, seq, body, content, at) VALUES (${runId}, ${id}, ${kind}, ${seq}, ${body}, ${content}, ${now})`;
     }
-    for (const e of effects) {
-      if (stored.outputs.has(e.output.id)) continue;
-      const body = JSON.stringify(e);
-      bytes += body.length;
-      this
-        .sql`INSERT OR REPLACE INTO run_unwritten (run_id, kind, id, seq, body, at) VALUES (${runId}, 'effect', ${e.output.id}, ${keep.next++}, ${body}, ${now})`;
-    }
-    this.stored.set(runId, keep);
+    stored.kinds = kinds;
     return bytes;
   }
 
-  /** The run's unwritten step rows and effects, in order. */
-  read(runId: string): { pending: StepRow[]; effects: Effect[] } {
+  /** The run's unwritten step rows and committed effects, in order, and the effects of the turn under way by output id. */
+  read(runId: string): Unwritten {
     this.ensure();
-    const rows = this.sql<{ kind: string; body: string }>`SELECT kind, body FROM run_unwritten WHERE run_id = ${runId} ORDER BY kind, seq`;
+    const rows = this.sql<{
+      kind: Kind;
+      body: string;
+      content: string | null;
+    }>`SELECT kind, body, content FROM run_unwritten WHERE run_id = ${runId} ORDER BY seq`;
+    const effectOf = (r: { body: string; content: string | null }) => {
+      const e = JSON.parse(r.body) as Effect;
+      return e.file ? { ...e, file: { ...e.file, content: r.content ?? "" } } : e;
+    };
     return {
       pending: rows.filter((r) => r.kind === "step").map((r) => JSON.parse(r.body) as StepRow),
-      effects: rows.filter((r) => r.kind === "effect").map((r) => JSON.parse(r.body) as Effect),
+      effects: rows.filter((r) => r.kind === "effect").map(effectOf),
+      turnEffects: new Map(rows.filter((r) => r.kind === "turn").map((r) => [effectOf(r).output.id, effectOf(r)])),
     };
   }
 
@@ -69,19 +100,15 @@ export class StepJournal {
   drop(runId: string, staleBefore: number): void {
     this.ensure();
     this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} OR at < ${staleBefore}`;
-    this.stored.delete(runId);
+    this.stored.clear();
   }
 
   private storedOf(runId: string): Stored {
     let s = this.stored.get(runId);
     if (!s) {
       // First sync of this run in this instance: what an earlier instance left is read back.
-      const rows = this.sql<{ kind: string; id: string; seq: number }>`SELECT kind, id, seq FROM run_unwritten WHERE run_id = ${runId}`;
-      s = {
-        steps: new Set(rows.filter((r) => r.kind === "step").map((r) => Number(r.id))),
-        outputs: new Set(rows.filter((r) => r.kind === "effect").map((r) => r.id)),
-        next: Math.max(0, ...rows.map((r) => r.seq + 1)),
-      };
+      const rows = this.sql<{ id: string; kind: Kind; seq: number }>`SELECT id, kind, seq FROM run_unwritten WHERE run_id = ${runId}`;
+      s = { kinds: new Map(rows.map((r) => [r.id, r.kind])), next: Math.max(0, ...rows.filter((r) => r.kind !== "step").map((r) => r.seq + 1)) };
       this.stored.set(runId, s);
     }
     return s;

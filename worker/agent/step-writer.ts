@@ -40,11 +40,10 @@ export const STEP_FLUSH_MS = 100;
 const STEP_WRITE_RETRY_MS = [250, 1000];
 /** Unwritten rows beyond this make the loop wait for the write before its next tool: a batch stays ~13 INSERTs of steps. */
 export const MAX_UNCONFIRMED_ROWS = 90;
-/**
- * Unwritten file content the checkpoint may carry (JSON-escaped): the stash is one SQLite value, 2 MB at
- * most. A file that does not fit is written through by its tool.
- */
-export const MAX_UNCONFIRMED_FILE_CHARS = 512 * 1024;
+/** Unwritten file content beyond this (held in memory until written) also makes the loop wait: an isolate has 128 MB. */
+export const MAX_UNCONFIRMED_FILE_BYTES = 8 * 1024 * 1024;
+/** A write in flight this long is being retried (a batch takes milliseconds): the loop waits for it before asking the model again. */
+const STALLED_MS = 1000;
 
 /** Steps could not be written (D1) or their files saved (R2): the run stops, and nothing after them takes effect. */
 export class StepsNotRecorded extends Error {
@@ -52,26 +51,30 @@ export class StepsNotRecorded extends Error {
     const first = rows[0]?.stepNo;
     const last = rows.at(-1)?.stepNo;
     const which = first === last ? `step ${first}` : `steps ${first}–${last}`;
-    const where = what === "record" ? "D1" : "R2";
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const them = first === last ? "it" : "them";
     super(
-      `could not ${what} ${which} in ${where}: ${cause instanceof Error ? cause.message : String(cause)}. Nothing after ${first === last ? "it" : "them"} took effect.`,
+      what === "record"
+        ? `could not record ${which} in D1: ${reason}. Nothing after ${them} took effect.`
+        : `could not save the files of ${which} in R2: ${reason}. The steps are recorded; nothing after ${them} took effect.`,
     );
   }
 }
 
-/** The JSON-escaped size of a file effect's content, as the stash holds it. */
-export const journaledChars = (e: Effect) => (e.file ? JSON.stringify(e.file.content).length : 0);
+/** The size of a file effect's content (UTF-16 code units: what the isolate holds). */
+const fileSize = (e: Effect) => e.file?.content.length ?? 0;
 
 export class StepWriter {
   /** Rows and effects handed to `write` whose write is not confirmed yet: the checkpoint must carry them. */
   unconfirmed: StepRow[] = [];
   unconfirmedEffects: Effect[] = [];
-  /** The JSON-escaped file content among `unconfirmedEffects`. */
-  unconfirmedFileChars = 0;
+  /** The file content among `unconfirmedEffects`. */
+  unconfirmedFileBytes = 0;
   /** Grouped writes made so far (run.timing reports them). */
   writes = 0;
   private queued: { rows: StepRow[]; effects: Effect[]; totals: Totals | null } = { rows: [], effects: [], totals: null };
   private inflight: Promise<void> | null = null;
+  private inflightSince = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private failure: StepsNotRecorded | null = null;
 
@@ -90,7 +93,7 @@ export class StepWriter {
   write(rows: StepRow[], effects: Effect[], totals: Totals): void {
     this.unconfirmed = [...this.unconfirmed, ...rows];
     this.unconfirmedEffects = [...this.unconfirmedEffects, ...effects];
-    for (const e of effects) this.unconfirmedFileChars += journaledChars(e);
+    for (const e of effects) this.unconfirmedFileBytes += fileSize(e);
     const q = this.queued;
     this.queued = { rows: [...q.rows, ...rows], effects: [...q.effects, ...effects], totals };
     if (!this.timer && !this.inflight) this.timer = setTimeout(() => void this.flush(), STEP_FLUSH_MS);
@@ -99,6 +102,11 @@ export class StepWriter {
   /** Throws StepsNotRecorded when a write failed. */
   check(): void {
     if (this.failure) throw this.failure;
+  }
+
+  /** True while a write has been in flight for longer than a batch takes: it is being retried. */
+  stalled(now = Date.now()): boolean {
+    return !!this.inflight && now - this.inflightSince > STALLED_MS;
   }
 
   /** Writes what is queued now and resolves once everything handed over is confirmed; rejects with StepsNotRecorded when a write failed. */
@@ -118,11 +126,12 @@ export class StepWriter {
     if (!totals || this.inflight || this.failure) return this.inflight ?? Promise.resolve();
     this.queued = { rows: [], effects: [], totals: null };
     this.writes++;
+    this.inflightSince = Date.now();
     this.inflight = this.writeWithRetries(rows, effects, totals).then(
       ({ cancelRequested, spent }) => {
         this.unconfirmed = this.unconfirmed.filter((r) => !rows.includes(r));
         this.unconfirmedEffects = this.unconfirmedEffects.filter((e) => !effects.includes(e));
-        for (const e of effects) this.unconfirmedFileChars -= journaledChars(e);
+        for (const e of effects) this.unconfirmedFileBytes -= fileSize(e);
         this.inflight = null;
         if (spent) this.onSpent?.(spent, totals);
         if (cancelRequested) this.onCancelRequested();

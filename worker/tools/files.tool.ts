@@ -39,12 +39,7 @@ export const writeFileTool = () =>
       const now = Date.now();
       const output = { id: newId("out", now), runId: ctx.runId, kind: "file" as const, path: rel, payload: { size, contentType }, createdAt: now };
       const file: FileWrite = { key: goalPrefix(ctx.goal.id) + rel, content, contentType, runId: ctx.runId };
-      if (!ctx.journal({ output, file })) {
-        // Too many unwritten bytes for the checkpoint to carry: written through, after the earlier steps.
-        await ctx.recorded();
-        await putFile(ctx.env, file);
-        ctx.journal({ output });
-      }
+      ctx.journal({ output, file });
       return { text: `Saved ${rel} (${size} bytes).` };
     },
   });

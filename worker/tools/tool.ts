@@ -29,14 +29,8 @@ export type ToolContext = {
   signal: AbortSignal;
   /** The URLs this run may fetch (see fetch-policy.ts). */
   provenance: Provenance;
-  /**
-   * Hands an effect to the run, to be written with this call's step (in the same D1 batch; a file's content
-   * goes to R2 right after it). False when the run holds too many unwritten file bytes already: the tool then
-   * writes the file itself, after `recorded()`, and journals only the output row.
-   */
-  journal: (effect: Effect) => boolean;
-  /** Resolves once the steps before this call are recorded, as the loop does before any tool that is not `journaled`. */
-  recorded: () => Promise<void>;
+  /** Hands an effect to the run, to be written with this call's step (in the same D1 batch; a file's content goes to R2 right after it). */
+  journal: (effect: Effect) => void;
 };
 
 export type ToolOutput = {
