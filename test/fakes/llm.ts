@@ -95,6 +95,7 @@ async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: Fak
   st.turns.push(turn);
   st.firstMessages ??= body.messages;
   st.arrivals.push(Date.now());
+  onArrival.hook?.(key, st.requests);
   st.maxRequestTokens = Math.max(st.maxRequestTokens, Math.ceil((JSON.stringify(body.messages).length + JSON.stringify(body.tools ?? []).length) / 4));
   st.headers.push(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])));
   st.toolsOffered.push(noTools ? [] : (body.tools ?? []).map((t) => t.function.name));
@@ -224,6 +225,9 @@ const OPENROUTER_MODELS = [
   { id: "acme/unpriced-model", supported_parameters: ["tools"] },
   { id: "acme/text-only-model", supported_parameters: ["temperature"] },
 ];
+
+/** Benchmarks in this process may watch requests arrive (bench:agent reads the Worker's CPU at two of them). */
+export const onArrival: { hook: ((key: string, n: number) => void) | null } = { hook: null };
 
 export async function startLlm(): Promise<Fake> {
   return serve(async (req, raw, res) => {
