@@ -187,7 +187,10 @@ function startWrangler() {
   if (!publicUrl || publicUrl === "http://localhost:8787") args.push("--var", `PUBLIC_URL:http://localhost:${port}`);
   // Its own process group, so a restart or Ctrl-C stops wrangler and its workerd together (Windows has no
   // process groups: taskkill /T stops the tree there).
-  const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: !windows, env: process.env });
+  // No fetch of Cloudflare's `Request.cf` sample at each start (up to 3 s when the network is slow or absent): the
+  // Worker does not read request.cf, and wrangler's placeholder serves.
+  const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env };
+  const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: !windows, env });
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on("line", outputFilter());
   child.on("exit", (code) => {
     if (wrangler === child) wrangler = null;
