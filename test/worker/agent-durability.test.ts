@@ -12,6 +12,9 @@ import { getGoal } from "../../worker/db/goals";
 import { providerFor } from "../../worker/llm/provider";
 import { finishTool } from "../../worker/tools/finish.tool";
 import { rememberTool } from "../../worker/tools/memory.tool";
+import { StepJournal } from "../../worker/agent/step-journal";
+import { goalPrefix } from "../../worker/lib/artifacts";
+import type { Effect } from "../../worker/tools/tool";
 import { llmStats, runLoopDirectly, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
 
 const db = dbFor(env.DB);
@@ -103,6 +106,47 @@ describe("durable runs", () => {
     } finally {
       await restore();
     }
+  });
+
+  it("does not write a confirmed file again on resume, over what another run of the goal saved since", async () => {
+    const write = (content: string) => ({ toolCalls: [{ name: "write_file", arguments: { path: "shared.md", content } }] });
+    const { run, key, goal } = await startScriptedRun({ turns: [write("v1"), { ...finish("done"), delayMs: 15_000, delayTimes: 1 }] });
+    // Turn 1's write is confirmed (D1, then R2) while the model thinks about turn 2.
+    await vi.waitFor(async () => expect((await api.get(`/goals/${goal.id}/files/shared.md`)).body).toBe("v1"), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 5_000, interval: 20 });
+    await env.ARTIFACTS.put(`${goalPrefix(goal.id)}shared.md`, "v9 from another run");
+    await abortAllDurableObjects();
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed" });
+    expect((await api.get(`/goals/${goal.id}/files/shared.md`)).body).toBe("v9 from another run");
+  });
+
+  it("keeps the step journal's committed effects in the order the writer writes them, whatever order the turn's calls completed in", async () => {
+    const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(`journal-${Math.random()}`));
+    await runInDurableObject(stub, (_agent, state: DurableObjectState) => {
+      const sql = ((strings: TemplateStringsArray, ...values: unknown[]) => [
+        ...state.storage.sql.exec(
+          strings.reduce((q, s, i) => q + (i ? "?" : "") + s, ""),
+          ...values,
+        ),
+      ]) as never;
+      const effect = (id: string, content: string): Effect => ({
+        output: { id, runId: "r", kind: "file", path: "p.md", payload: {}, createdAt: 0 },
+        file: { key: "g/p.md", content, contentType: "text/markdown", runId: "r" },
+      });
+      const journal = new StepJournal(sql);
+      const second = effect("out_b", "v2");
+      const first = effect("out_a", "v1");
+      // The turn's last call completed first and was stashed with the turn; the commit hands both over in call order.
+      journal.sync("r", [], [], [second]);
+      journal.sync("r", [], [first, second], []);
+      const read = new StepJournal(sql).read("r");
+      expect(read.effects.map((e) => e.file?.content)).toEqual(["v1", "v2"]);
+      // Confirmed rows go at once; the turn's effects stay until the turn ends.
+      journal.sync("r", [], [first, second], [effect("out_c", "v3")]);
+      journal.forget("r", [], [first, second]);
+      expect(new StepJournal(sql).read("r")).toMatchObject({ effects: [], turnEffects: new Map([["out_c", effect("out_c", "v3")]]) });
+    });
   });
 
   it("fails a resumed run whose stored conversation is missing with that reason, instead of leaving it running", async () => {

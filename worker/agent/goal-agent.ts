@@ -21,6 +21,7 @@ import { ConversationLog } from "./conversation-log";
 import { StepJournal, withoutContent } from "./step-journal";
 import type { Effect } from "../tools/tool";
 import { runLoop, type Checkpoint, type LoopResult, type Waiting } from "./run-loop";
+import { parseArguments } from "./tool-calls";
 import { notifyRunWaiting } from "../notify/run-waiting";
 import { getRun } from "../db/runs";
 import { openWaitOf } from "../db/waits";
@@ -52,20 +53,25 @@ type StoredCheckpoint = Omit<Checkpoint, "messages" | "pending"> & {
 type Turn = NonNullable<Checkpoint["turn"]>;
 /** The effects the turn under way has taken so far: the journal keeps them (with their files' content), the stash names them. */
 const turnEffects = (turn?: Turn) => turn?.results.flatMap((r) => r?.effects ?? []) ?? [];
+/**
+ * The turn as stashed: a journaled result without its effects' content (in the journal) nor its input (the parsed
+ * arguments, again in the reply): a file's content is not repeated in the stash, one SQLite value of at most 2 MB.
+ */
 const stashedTurn = (turn: Turn): Turn => ({
   ...turn,
-  results: turn.results.map((r) => (r?.effects?.length ? { ...r, effects: r.effects.map(withoutContent) } : r)),
+  results: turn.results.map((r) => (r?.effects?.length ? { ...r, input: undefined, effects: r.effects.map(withoutContent) } : r)),
 });
 /**
- * A stashed turn with its effects back from the journal. A result whose effect is not there is run again: its
- * call is journaled, so nothing of it took effect (they are written with the turn's commit, or just before a wait).
+ * A stashed turn with its journaled results whole again: effects from the journal, input from the reply. A result
+ * whose effect is not there is run again: a journaled call depends only on its arguments, and its effect is either
+ * written already (the commit leaves out results recorded before a wait) or not at all.
  */
 const restoredTurn = (turn: Turn, from: Map<string, Effect>): Turn => ({
   ...turn,
-  results: turn.results.map((r) => {
+  results: turn.results.map((r, i) => {
     if (!r?.effects?.length) return r;
     const effects = r.effects.map((e) => from.get(e.output.id));
-    return effects.every((e) => e !== undefined) ? { ...r, effects } : null;
+    return effects.every((e) => e !== undefined) ? { ...r, input: parseArguments(turn.reply.toolCalls[i]?.arguments ?? ""), effects } : null;
   }),
 });
 
@@ -260,6 +266,7 @@ export class GoalAgent extends Agent<Env> {
           resumeFrom: last,
           memories,
           spend,
+          onWritten: (rows, effects) => this.unwritten.forget(runId, rows, effects),
           checkpoint: (cp) => {
             last = cp;
             const { messages, pending, effects, turn, ...small } = cp;

@@ -38,7 +38,7 @@ import { MEMORY_DIGEST, openingMessages, type Budget } from "./prompt";
 import { type Ending, heartbeat, type Totals } from "../db/run-state";
 import { linkSourceSteps, STORED_OBSERVATION_MAX } from "../db/steps";
 import { RunTiming } from "./run-timing";
-import { MAX_UNCONFIRMED_FILE_BYTES, MAX_UNCONFIRMED_ROWS, StepsNotRecorded, StepWriter } from "./step-writer";
+import { MAX_UNCONFIRMED_FILE_CHARS, MAX_UNCONFIRMED_ROWS, StepsNotRecorded, StepWriter } from "./step-writer";
 import { readMoreTool, runToolCall, type CallResult } from "./tool-calls";
 import { gateOf, settledObservation, waitFor } from "./person-gate";
 
@@ -98,6 +98,8 @@ export type LoopInput = {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a checkpoint callback may return nothing (the tests' do)
   checkpoint: (cp: Checkpoint) => number | void;
+  /** Told when step rows and effects are confirmed written (the agent drops them from its step journal). */
+  onWritten?: (rows: StepRow[], effects: Effect[]) => void;
   resumeFrom?: Checkpoint | null;
   /** The goal's newest memories for the prompt, when the caller already read them (the agent does, in its start batch). */
   memories?: MemoryRow[];
@@ -207,6 +209,7 @@ class Loop {
       () => this.cancel.abort("cancel requested"),
       input.goal,
       (spent, at) => (this.spent = { ...spent, at }),
+      input.onWritten,
     );
   }
 
@@ -314,7 +317,7 @@ class Loop {
     // A call that acts outside runs only once the earlier steps are recorded; journaled ones need not wait
     // (step-writer.ts), unless much is unwritten.
     const outside = calls.some((c, i) => !turn.results[i] && !gates[i] && this.actsOutside(c.name));
-    const backlog = this.writer.unconfirmed.length >= MAX_UNCONFIRMED_ROWS || this.writer.unconfirmedFileBytes >= MAX_UNCONFIRMED_FILE_BYTES;
+    const backlog = this.writer.unconfirmed.length >= MAX_UNCONFIRMED_ROWS || this.writer.unconfirmedFileChars >= MAX_UNCONFIRMED_FILE_CHARS;
     if (outside || backlog) await this.writer.confirmed();
     if (signal.aborted) return this.cancelled();
     const toolsStart = Date.now();

@@ -38,7 +38,9 @@ export class StepJournal {
   private ensure(): void {
     if (this.ready) return;
     this
-      .sql`CREATE TABLE IF NOT EXISTS run_unwritten (run_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, content TEXT, at INTEGER NOT NULL, PRIMARY KEY (run_id, id))`;
+      .sql`CREATE TABLE IF NOT EXISTS run_journal (run_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, content TEXT, at INTEGER NOT NULL, PRIMARY KEY (run_id, id))`;
+    // A development build's first layout of this table (never released); nothing in it can be resumed.
+    this.sql`DROP TABLE IF EXISTS run_unwritten`;
     this.ready = true;
   }
 
@@ -49,32 +51,47 @@ export class StepJournal {
   sync(runId: string, pending: StepRow[], effects: Effect[], turnEffects: Effect[], now = Date.now()): number {
     this.ensure();
     const stored = this.storedOf(runId);
-    const want = new Map<string, { kind: Kind; row: StepRow | Effect }>();
-    for (const r of pending) want.set(`step:${r.stepNo}`, { kind: "step", row: r });
-    for (const e of turnEffects) want.set(e.output.id, { kind: "turn", row: e });
-    for (const e of effects) want.set(e.output.id, { kind: "effect", row: e });
-    for (const id of stored.kinds.keys()) if (!want.has(id)) this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} AND id = ${id}`;
-    let bytes = 0;
     const kinds = new Map<string, Kind>();
-    for (const [id, { kind, row }] of want) {
-      kinds.set(id, kind);
-      const was = stored.kinds.get(id);
-      if (was === kind) continue;
-      if (was) {
-        this.sql`UPDATE run_unwritten SET kind = ${kind} WHERE run_id = ${runId} AND id = ${id}`;
-        continue;
-      }
+    for (const r of pending) kinds.set(`step:${r.stepNo}`, "step");
+    for (const e of turnEffects) kinds.set(e.output.id, "turn");
+    for (const e of effects) kinds.set(e.output.id, "effect");
+    for (const id of stored.kinds.keys()) if (!kinds.has(id)) this.sql`DELETE FROM run_journal WHERE run_id = ${runId} AND id = ${id}`;
+    let bytes = 0;
+    const insert = (id: string, kind: Kind, seq: number, row: StepRow | Effect) => {
       const effect = kind === "step" ? null : (row as Effect);
       const body = JSON.stringify(effect ? withoutContent(effect) : row);
       const content = effect?.file?.content ?? null;
       bytes += body.length + (content?.length ?? 0);
-      // seq: a step's number; an effect's order of taking (a later write of a path wins).
-      const seq = effect ? stored.next++ : (row as StepRow).stepNo;
       this
-        .sql`INSERT OR REPLACE INTO run_unwritten (run_id, id, kind, seq, body, content, at) VALUES (${runId}, ${id}, ${kind}, ${seq}, ${body}, ${content}, ${now})`;
+        .sql`INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES (${runId}, ${id}, ${kind}, ${seq}, ${body}, ${content}, ${now})`;
+    };
+    for (const r of pending) if (!stored.kinds.has(`step:${r.stepNo}`)) insert(`step:${r.stepNo}`, "step", r.stepNo, r);
+    for (const e of turnEffects) if (kinds.get(e.output.id) === "turn" && !stored.kinds.has(e.output.id)) insert(e.output.id, "turn", stored.next++, e);
+    // Committed effects take their seq in the writer's order (a later write of a path wins), also those moving
+    // over from the turn, whose calls may have completed in another order.
+    for (const e of effects) {
+      const was = stored.kinds.get(e.output.id);
+      if (was === "effect") continue;
+      if (was) this.sql`UPDATE run_journal SET kind = 'effect', seq = ${stored.next++} WHERE run_id = ${runId} AND id = ${e.output.id}`;
+      else insert(e.output.id, "effect", stored.next++, e);
     }
     stored.kinds = kinds;
     return bytes;
+  }
+
+  /**
+   * Deletes rows the writer has confirmed (steps and committed effects, never the turn's) at once, not at the next
+   * stash: a resume in between would write a confirmed file again, over what another run of the goal saved since.
+   */
+  forget(runId: string, rows: StepRow[], effects: Effect[]): void {
+    this.ensure();
+    const stored = this.storedOf(runId);
+    for (const id of [...rows.map((r) => `step:${r.stepNo}`), ...effects.map((e) => e.output.id)]) {
+      const kind = stored.kinds.get(id);
+      if (kind !== "step" && kind !== "effect") continue;
+      this.sql`DELETE FROM run_journal WHERE run_id = ${runId} AND id = ${id}`;
+      stored.kinds.delete(id);
+    }
   }
 
   /** The run's unwritten step rows and committed effects, in order, and the effects of the turn under way by output id. */
@@ -84,7 +101,7 @@ export class StepJournal {
       kind: Kind;
       body: string;
       content: string | null;
-    }>`SELECT kind, body, content FROM run_unwritten WHERE run_id = ${runId} ORDER BY seq`;
+    }>`SELECT kind, body, content FROM run_journal WHERE run_id = ${runId} ORDER BY seq`;
     const effectOf = (r: { body: string; content: string | null }) => {
       const e = JSON.parse(r.body) as Effect;
       return e.file ? { ...e, file: { ...e.file, content: r.content ?? "" } } : e;
@@ -99,7 +116,7 @@ export class StepJournal {
   /** Deletes the run's rows, and any left by a run last written before `staleBefore` (see ConversationLog.drop). */
   drop(runId: string, staleBefore: number): void {
     this.ensure();
-    this.sql`DELETE FROM run_unwritten WHERE run_id = ${runId} OR at < ${staleBefore}`;
+    this.sql`DELETE FROM run_journal WHERE run_id = ${runId} OR at < ${staleBefore}`;
     this.stored.clear();
   }
 
@@ -107,7 +124,7 @@ export class StepJournal {
     let s = this.stored.get(runId);
     if (!s) {
       // First sync of this run in this instance: what an earlier instance left is read back.
-      const rows = this.sql<{ id: string; kind: Kind; seq: number }>`SELECT id, kind, seq FROM run_unwritten WHERE run_id = ${runId}`;
+      const rows = this.sql<{ id: string; kind: Kind; seq: number }>`SELECT id, kind, seq FROM run_journal WHERE run_id = ${runId}`;
       s = { kinds: new Map(rows.map((r) => [r.id, r.kind])), next: Math.max(0, ...rows.filter((r) => r.kind !== "step").map((r) => r.seq + 1)) };
       this.stored.set(runId, s);
     }

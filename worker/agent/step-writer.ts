@@ -41,7 +41,7 @@ const STEP_WRITE_RETRY_MS = [250, 1000];
 /** Unwritten rows beyond this make the loop wait for the write before its next tool: a batch stays ~13 INSERTs of steps. */
 export const MAX_UNCONFIRMED_ROWS = 90;
 /** Unwritten file content beyond this (held in memory until written) also makes the loop wait: an isolate has 128 MB. */
-export const MAX_UNCONFIRMED_FILE_BYTES = 8 * 1024 * 1024;
+export const MAX_UNCONFIRMED_FILE_CHARS = 8 * 1024 * 1024;
 /** A write in flight this long is being retried (a batch takes milliseconds): the loop waits for it before asking the model again. */
 const STALLED_MS = 1000;
 
@@ -50,7 +50,7 @@ export class StepsNotRecorded extends Error {
   constructor(rows: StepRow[], cause: unknown, what: "record" | "save the files of" = "record") {
     const first = rows[0]?.stepNo;
     const last = rows.at(-1)?.stepNo;
-    const which = first === last ? `step ${first}` : `steps ${first}–${last}`;
+    const which = first === undefined ? "the run's steps" : first === last ? `step ${first}` : `steps ${first}–${last}`;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const them = first === last ? "it" : "them";
     super(
@@ -69,7 +69,7 @@ export class StepWriter {
   unconfirmed: StepRow[] = [];
   unconfirmedEffects: Effect[] = [];
   /** The file content among `unconfirmedEffects`. */
-  unconfirmedFileBytes = 0;
+  unconfirmedFileChars = 0;
   /** Grouped writes made so far (run.timing reports them). */
   writes = 0;
   private queued: { rows: StepRow[]; effects: Effect[]; totals: Totals | null } = { rows: [], effects: [], totals: null };
@@ -87,13 +87,15 @@ export class StepWriter {
     /** The run's goal, so each write adds to its month's spending (db/spend.ts); and who hears the months' totals. */
     private readonly goal?: { id: string; timezone: string },
     private readonly onSpent?: (spent: { goal: Spent; global: Spent }, totals: Totals) => void,
+    /** Told of each confirmed write, so the agent's step journal drops those rows at once. */
+    private readonly onWritten?: (rows: StepRow[], effects: Effect[]) => void,
   ) {}
 
   /** Queues `rows`, `effects` and the run's `totals` for the next write (within STEP_FLUSH_MS). */
   write(rows: StepRow[], effects: Effect[], totals: Totals): void {
     this.unconfirmed = [...this.unconfirmed, ...rows];
     this.unconfirmedEffects = [...this.unconfirmedEffects, ...effects];
-    for (const e of effects) this.unconfirmedFileBytes += fileSize(e);
+    for (const e of effects) this.unconfirmedFileChars += fileSize(e);
     const q = this.queued;
     this.queued = { rows: [...q.rows, ...rows], effects: [...q.effects, ...effects], totals };
     if (!this.timer && !this.inflight) this.timer = setTimeout(() => void this.flush(), STEP_FLUSH_MS);
@@ -131,8 +133,9 @@ export class StepWriter {
       ({ cancelRequested, spent }) => {
         this.unconfirmed = this.unconfirmed.filter((r) => !rows.includes(r));
         this.unconfirmedEffects = this.unconfirmedEffects.filter((e) => !effects.includes(e));
-        for (const e of effects) this.unconfirmedFileBytes -= fileSize(e);
+        for (const e of effects) this.unconfirmedFileChars -= fileSize(e);
         this.inflight = null;
+        this.onWritten?.(rows, effects);
         if (spent) this.onSpent?.(spent, totals);
         if (cancelRequested) this.onCancelRequested();
         if (this.queued.totals && !this.timer) this.timer = setTimeout(() => void this.flush(), STEP_FLUSH_MS);
