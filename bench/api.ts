@@ -1,7 +1,9 @@
 /**
  * bench:api — the API's handlers side by side with the platform's floor, on `wrangler dev` on 127.0.0.1:
  * for a D1 holding 10 and then 1,000 goals (BENCH_GOALS), each endpoint gets
- * - CPU per request: the workerd processes' CPU (from /proc) over BENCH_CPU_REQUESTS sequential requests,
+ * - CPU per request: the workerd processes' CPU (from /proc) over BENCH_CPU_REQUESTS sequential requests, taken
+ *   in BENCH_ROUNDS rounds that visit every endpoint in turn (a shared machine's speed drifts over a minute: each
+ *   round's differences are taken within the round, and the median round is reported),
  *   and that minus a bare `GET /health` on the same server (the handler's own cost: auth, validation, query);
  * - throughput: requests/s and p50/p99 latency with 50 connections for BENCH_SECONDS.
  * - one D1 query's cost in the local emulator: `GET /health/ready` (authenticated: one `SELECT 1`, the cached
@@ -17,7 +19,8 @@ import { type DevServer, percentile, startDevServer } from "./lib/dev-server.ts"
 const SIZES = (process.env.BENCH_GOALS ?? "10,1000").split(",").map(Number);
 const CONCURRENCY = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CPU_REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 500);
+const CPU_REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const TOKEN = "bench-token-0123456789abcdef";
 
 function seedSql(goals: number): string {
@@ -46,16 +49,28 @@ const ENDPOINTS: Endpoint[] = [
   { name: "POST /api/v1/goals", request: (u) => fetch(`${u}/api/v1/goals`, { method: "POST", headers, body }), status: 201 },
 ];
 
-async function cpuPerRequest(server: DevServer, e: Endpoint): Promise<number> {
-  for (let i = 0; i < 20; i++) await (await e.request(server.url)).arrayBuffer(); // warm
-  const before = server.workerdCpuSeconds();
-  for (let i = 0; i < CPU_REQUESTS; i++) {
-    const res = await e.request(server.url);
-    await res.arrayBuffer();
-    if (res.status !== e.status) throw new Error(`${e.name}: ${res.status}`);
+/** CPU ms per request of each endpoint, one figure per round (the rounds interleave the endpoints). */
+async function cpuPerRequest(server: DevServer): Promise<number[][]> {
+  for (const e of ENDPOINTS) for (let i = 0; i < 20; i++) await (await e.request(server.url)).arrayBuffer(); // warm
+  const perRound = Math.max(1, Math.round(CPU_REQUESTS / ROUNDS));
+  const rounds: number[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const row: number[] = [];
+    for (const e of ENDPOINTS) {
+      const before = server.workerdCpuSeconds();
+      for (let i = 0; i < perRound; i++) {
+        const res = await e.request(server.url);
+        await res.arrayBuffer();
+        if (res.status !== e.status) throw new Error(`${e.name}: ${res.status}`);
+      }
+      row.push(((server.workerdCpuSeconds() - before) * 1000) / perRound);
+    }
+    rounds.push(row);
   }
-  return ((server.workerdCpuSeconds() - before) * 1000) / CPU_REQUESTS;
+  return rounds;
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function load(server: DevServer, e: Endpoint) {
   const latencies: number[] = [];
@@ -81,7 +96,9 @@ async function load(server: DevServer, e: Endpoint) {
   return { rps: latencies.length / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 }
 
-console.log(`bench:api — CPU over ${CPU_REQUESTS} sequential requests; load: ${CONCURRENCY} connections × ${SECONDS} s per endpoint`);
+console.log(
+  `bench:api — CPU over ${CPU_REQUESTS} sequential requests per endpoint in ${ROUNDS} interleaved rounds (medians of the rounds); load: ${CONCURRENCY} connections × ${SECONDS} s per endpoint`,
+);
 console.log(
   `${"goals".padStart(6)}  ${"endpoint".padEnd(20)} ${"CPU/req".padStart(9)} ${"beyond /health".padStart(15)} ${"own".padStart(9)} ${"req/s".padStart(8)} ${"p50".padStart(8)} ${"p99".padStart(8)}  errors`,
 );
@@ -94,18 +111,18 @@ for (const goals of SIZES) {
   );
   rmSync(seedFile);
   try {
-    let floor = 0;
-    let query = 0;
-    for (const e of ENDPOINTS) {
-      const cpu = await cpuPerRequest(server, e);
-      if (e.name === "GET /health") floor = cpu;
-      if (e.name === "GET /health/ready") query = cpu - floor;
+    // Indexes in ENDPOINTS: 0 /health, 1 /health/ready (one query); differences are taken within each round.
+    const rounds = await cpuPerRequest(server);
+    const col = (i: number) => median(rounds.map((r) => r[i]));
+    const beyondOf = (i: number) => median(rounds.map((r) => r[i] - r[0]));
+    const ownOf = (i: number) => median(rounds.map((r) => r[i] - r[0] - (r[1] - r[0])));
+    for (const [i, e] of ENDPOINTS.entries()) {
       const l = await load(server, e);
       const f = (n: number) => n.toFixed(2);
-      const beyond = e.name === "GET /health" ? "—" : `${f(cpu - floor)} ms`;
-      const own = e.name.startsWith("GET /health") ? (e.name === "GET /health" ? "—" : "(1 query)") : `${f(cpu - floor - query)} ms`;
+      const beyond = i === 0 ? "—" : `${f(beyondOf(i))} ms`;
+      const own = i === 0 ? "—" : i === 1 ? "(1 query)" : `${f(ownOf(i))} ms`;
       console.log(
-        `${String(goals).padStart(6)}  ${e.name.padEnd(20)} ${`${f(cpu)} ms`.padStart(9)} ${beyond.padStart(15)} ${own.padStart(9)} ${l.rps.toFixed(0).padStart(8)} ${`${f(l.p50)} ms`.padStart(8)} ${`${f(l.p99)} ms`.padStart(8)}  ${l.errors}`,
+        `${String(goals).padStart(6)}  ${e.name.padEnd(20)} ${`${f(col(i))} ms`.padStart(9)} ${beyond.padStart(15)} ${own.padStart(9)} ${l.rps.toFixed(0).padStart(8)} ${`${f(l.p50)} ms`.padStart(8)} ${`${f(l.p99)} ms`.padStart(8)}  ${l.errors}`,
       );
     }
   } finally {

@@ -164,11 +164,24 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * Fire times as shown, reused: formatToParts costs tens of µs, a list shows one per goal, and goals sharing a
+ * schedule share their next fire times.
+ */
+const shown = new Map<string, string>();
+
 /** "Fri 2026-11-27 16:00 CET": a fire time as the user reads it in the goal's zone. */
 export function formatLocal(date: Date, timezone: string): string {
-  const parts = formatterFor(timezone).formatToParts(date);
-  const p = (type: string) => parts.find((x) => x.type === type)?.value ?? "";
-  return `${p("weekday")} ${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${p("timeZoneName")}`;
+  const key = `${date.getTime()}\u0000${timezone}`;
+  let text = shown.get(key);
+  if (text === undefined) {
+    const parts = formatterFor(timezone).formatToParts(date);
+    const p = (type: string) => parts.find((x) => x.type === type)?.value ?? "";
+    text = `${p("weekday")} ${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${p("timeZoneName")}`;
+    if (shown.size >= MAX_CACHED_JOBS) shown.clear();
+    shown.set(key, text);
+  }
+  return text;
 }
 
 /** "2026-12-03": the calendar day of `ms` in `timezone` (the formatter's en-CA parts are zero-padded). */
