@@ -15,7 +15,7 @@ import { rememberTool } from "../../worker/tools/memory.tool";
 import { StepJournal } from "../../worker/agent/step-journal";
 import { goalPrefix } from "../../worker/lib/artifacts";
 import type { Effect } from "../../worker/tools/tool";
-import { llmStats, runLoopDirectly, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, runLoopDirectly, startScriptedRun, stepsOf, waitForRunEnd, refuseStepWrites } from "./agent-helpers";
 
 const db = dbFor(env.DB);
 const remember = (content: string) => ({ toolCalls: [{ name: "remember", arguments: { content } }] });
@@ -76,12 +76,7 @@ describe("durable runs", () => {
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: `content of ${path}` } }] });
     // D1 refuses every step write from the start, so the run's grouped writes keep failing (and retrying) while
     // two journaled turns are taken; the process dies before the retries run out.
-    await env.DB.exec("ALTER TABLE steps RENAME TO steps_away");
-    let restored = false;
-    const restore = async () => {
-      if (!restored) await env.DB.exec("ALTER TABLE steps_away RENAME TO steps");
-      restored = true;
-    };
+    const restore = await refuseStepWrites();
     try {
       const { run, key, goal } = await startScriptedRun({
         turns: [write("a.txt"), write("b.txt"), { ...finish("written once"), delayMs: 15_000, delayTimes: 1 }],

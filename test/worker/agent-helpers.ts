@@ -97,3 +97,14 @@ export async function runLoopDirectly(s: FakeScript, goalBody: Record<string, un
   if (result.status === "waiting") throw new Error(`run ${run.id} waits for a person (${result.wait.kind})`);
   return { result, key, goalId: goal.id as string, runId: run.id };
 }
+
+/** Moves D1's steps table away, so every step write fails until the returned `restore` (safe to call twice) puts it back. */
+export async function refuseStepWrites(): Promise<() => Promise<void>> {
+  await env.DB.exec("ALTER TABLE steps RENAME TO steps_away");
+  let restored = false;
+  return async () => {
+    if (restored) return;
+    restored = true;
+    await env.DB.exec("ALTER TABLE steps_away RENAME TO steps");
+  };
+}

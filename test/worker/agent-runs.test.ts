@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { api } from "./api";
-import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, startScriptedRun, stepsOf, waitForRunEnd, refuseStepWrites } from "./agent-helpers";
 
 describe("agent runs through the queue", () => {
   it("carries a multi-step run to completion with steps, summary output and token totals", async () => {
@@ -106,12 +106,12 @@ describe("agent runs through the queue", () => {
       ],
     });
     await vi.waitFor(async () => expect(await stepsOf(run.id)).toHaveLength(1), { timeout: 10_000, interval: 50 });
-    await env.DB.exec("ALTER TABLE steps RENAME TO steps_moved_away");
+    const restore = await refuseStepWrites();
     let ended;
     try {
       ended = await waitForRunEnd(run.id);
     } finally {
-      await env.DB.exec("ALTER TABLE steps_moved_away RENAME TO steps");
+      await restore();
     }
     // `remember` acts outside the step journal, so it waits for step 2 to be recorded: that write fails, and the run ends there.
     expect(ended).toMatchObject({ status: "failed", endReason: "error", stepsExecuted: 2 });

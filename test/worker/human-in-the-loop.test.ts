@@ -14,7 +14,7 @@ import { openWait } from "../../worker/db/waits";
 import { decisionToken } from "../../worker/net/decision-links";
 import { notifyRunWaiting } from "../../worker/notify/run-waiting";
 import { api, call, createGoal } from "./api";
-import { llmStats, script, stepsOf, waitForRunEnd } from "./agent-helpers";
+import { llmStats, script, stepsOf, waitForRunEnd, refuseStepWrites } from "./agent-helpers";
 import { tick } from "./scheduler-helpers";
 
 const db = dbFor(env.DB);
@@ -212,12 +212,7 @@ describe("approvals", () => {
     });
     await waitingRun(runId);
     // D1 refuses step writes, so the resumed turn stalls (retrying) between the approved call and the second wait.
-    await env.DB.exec("ALTER TABLE steps RENAME TO steps_away");
-    let restored = false;
-    const restore = async () => {
-      if (!restored) await env.DB.exec("ALTER TABLE steps_away RENAME TO steps");
-      restored = true;
-    };
+    const restore = await refuseStepWrites();
     const sentA = async () => (await attempts(hookKey)).filter((a) => a.body?.data?.payload?.a === 1);
     try {
       expect((await api.post(`/runs/${runId}/approval`, { decision: "approve" })).status).toBe(202);

@@ -430,14 +430,15 @@ class Loop {
       done.push(r);
     }
     const fresh = done.slice(turn.recorded ?? 0);
-    // The results are stashed before they are written: a resume writes the same rows and effects again, never new ones.
-    if (fresh.length) this.stash();
-    if (fresh.length)
+    if (fresh.length) {
+      // The results are stashed before they are written: a resume writes the same rows and effects again, never new ones.
+      this.stash();
       this.writer.write(
         this.turnRows(turn, done).slice(turn.recorded ?? 0),
         fresh.flatMap((r) => r.effects ?? []),
         this.totals(),
       );
+    }
     await this.writer.confirmed();
     turn.recorded = done.length;
     const now = this.now();
