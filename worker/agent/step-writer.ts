@@ -68,8 +68,6 @@ export class StepWriter {
   /** Rows and effects handed to `write` whose write is not confirmed yet: the checkpoint must carry them. */
   unconfirmed: StepRow[] = [];
   unconfirmedEffects: Effect[] = [];
-  /** The file content among `unconfirmedEffects`. */
-  unconfirmedFileChars = 0;
   /** Grouped writes made so far (run.timing reports them). */
   writes = 0;
   private queued: { rows: StepRow[]; effects: Effect[]; totals: Totals | null } = { rows: [], effects: [], totals: null };
@@ -95,10 +93,14 @@ export class StepWriter {
   write(rows: StepRow[], effects: Effect[], totals: Totals): void {
     this.unconfirmed = [...this.unconfirmed, ...rows];
     this.unconfirmedEffects = [...this.unconfirmedEffects, ...effects];
-    for (const e of effects) this.unconfirmedFileChars += fileSize(e);
     const q = this.queued;
     this.queued = { rows: [...q.rows, ...rows], effects: [...q.effects, ...effects], totals };
     if (!this.timer && !this.inflight) this.timer = setTimeout(() => void this.flush(), STEP_FLUSH_MS);
+  }
+
+  /** The file content among `unconfirmedEffects`. */
+  get unconfirmedFileChars(): number {
+    return this.unconfirmedEffects.reduce((n, e) => n + fileSize(e), 0);
   }
 
   /** Throws StepsNotRecorded when a write failed. */
@@ -133,7 +135,6 @@ export class StepWriter {
       ({ cancelRequested, spent }) => {
         this.unconfirmed = this.unconfirmed.filter((r) => !rows.includes(r));
         this.unconfirmedEffects = this.unconfirmedEffects.filter((e) => !effects.includes(e));
-        for (const e of effects) this.unconfirmedFileChars -= fileSize(e);
         this.inflight = null;
         this.onWritten?.(rows, effects);
         if (spent) this.onSpent?.(spent, totals);

@@ -3,6 +3,7 @@
  * checkpoint after an eviction never duplicates a step row.
  */
 import { and, asc, eq, getTableColumns, gt, inArray, isNull, notLike, or } from "drizzle-orm";
+import { inChunks } from "../lib/chunks";
 import { D1_MAX_BOUND_PARAMS, type Db } from "./client";
 import type { Totals } from "./run-state";
 import { addSpend, monthsAt, type Spent } from "./spend";
@@ -40,21 +41,10 @@ export async function recordSteps(
     .returning({ cancelRequestedAt: runs.cancelRequestedAt });
   // Before the update: the increase is measured against the totals stored so far.
   const spend = goal ? addSpend(db, runId, goal.id, monthsAt(now, goal.timezone), totals) : [];
-  const inserts = [];
-  for (let i = 0; i < rows.length; i += STEP_ROWS_PER_INSERT)
-    inserts.push(
-      db
-        .insert(steps)
-        .values(rows.slice(i, i + STEP_ROWS_PER_INSERT))
-        .onConflictDoNothing(),
-    );
-  for (let i = 0; i < outputRows.length; i += OUTPUT_ROWS_PER_INSERT)
-    inserts.push(
-      db
-        .insert(outputs)
-        .values(outputRows.slice(i, i + OUTPUT_ROWS_PER_INSERT))
-        .onConflictDoNothing(),
-    );
+  const inserts = [
+    ...inChunks(rows, STEP_ROWS_PER_INSERT).map((chunk) => db.insert(steps).values(chunk).onConflictDoNothing()),
+    ...inChunks(outputRows, OUTPUT_ROWS_PER_INSERT).map((chunk) => db.insert(outputs).values(chunk).onConflictDoNothing()),
+  ];
   const results = await db.batch([...spend, update, ...inserts] as unknown as Parameters<typeof db.batch>[0]);
   const [g, all] = results.slice(0, spend.length) as Spent[][];
   const updated = results[spend.length] as { cancelRequestedAt: number | null }[];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Overlap } from "../domain/schemas";
+import { inChunks } from "../lib/chunks";
 
 /**
  * A message on the RUNS queue: "carry this run to its end". Small, so 100 fit in one sendBatch.
@@ -13,7 +14,5 @@ export type RunMessage = z.infer<typeof RunMessage>;
 export const SEND_BATCH_MAX = 100;
 
 export async function enqueueRuns(queue: Queue<RunMessage>, msgs: RunMessage[]): Promise<void> {
-  for (let i = 0; i < msgs.length; i += SEND_BATCH_MAX) {
-    await queue.sendBatch(msgs.slice(i, i + SEND_BATCH_MAX).map((body) => ({ body, contentType: "json" })));
-  }
+  for (const chunk of inChunks(msgs, SEND_BATCH_MAX)) await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" })));
 }
