@@ -108,19 +108,15 @@ export async function listOutputs(db: Db, runId: string): Promise<OutputRow[]> {
   return db.select().from(outputs).where(eq(outputs.runId, runId)).orderBy(asc(outputs.id));
 }
 
-export async function insertOutput(
-  db: Db,
-  o: { runId: string; kind: OutputRow["kind"]; path?: string | null; payload?: unknown },
-  now = Date.now(),
-): Promise<OutputRow> {
-  const row: OutputRow = {
-    id: newId("out", now),
-    runId: o.runId,
-    kind: o.kind,
-    path: o.path ?? null,
-    payload: o.payload ?? null,
-    createdAt: now,
-  };
+type NewOutput = { runId: string; kind: OutputRow["kind"]; path?: string | null; payload?: unknown };
+
+/** An output row, made now: inserted at once (insertOutput) or handed to the run's step writer (a journaled tool). */
+export function outputRow(o: NewOutput, now = Date.now()): OutputRow {
+  return { id: newId("out", now), runId: o.runId, kind: o.kind, path: o.path ?? null, payload: o.payload ?? null, createdAt: now };
+}
+
+export async function insertOutput(db: Db, o: NewOutput, now = Date.now()): Promise<OutputRow> {
+  const row = outputRow(o, now);
   await db.insert(outputs).values(row);
   return row;
 }

@@ -12,12 +12,7 @@ import { Cron } from "croner";
  * that never fires. Whether a date exists does not depend on the time zone, so UTC decides.
  */
 export function cronError(expr: string): string | null {
-  let verdict = verdicts.get(expr);
-  if (verdict === undefined) {
-    if (verdicts.size >= MAX_CACHED_JOBS) verdicts.clear();
-    verdicts.set(expr, (verdict = checkCron(expr)));
-  }
-  return verdict;
+  return cached(verdicts, expr, () => checkCron(expr));
 }
 
 /** cronError's verdicts, reused: validating a goal's cron is most of a create's CPU, and many goals share one. */
@@ -57,17 +52,19 @@ const zones = new Set<string>();
  * Worker isolate does not grow without limit.
  */
 const jobs = new Map<string, Cron>();
-const MAX_CACHED_JOBS = 1000;
+const MAX_CACHED = 1000;
 
 function jobFor(cron: string, timezone: string): Cron {
-  const key = `${cron}\u0000${timezone}`;
-  let job = jobs.get(key);
-  if (!job) {
-    if (jobs.size >= MAX_CACHED_JOBS) jobs.clear();
-    job = new Cron(cron, { timezone, paused: true, mode: "5-part" });
-    jobs.set(key, job);
-  }
-  return job;
+  return cached(jobs, `${cron}\u0000${timezone}`, () => new Cron(cron, { timezone, paused: true, mode: "5-part" }));
+}
+
+/** `cache`'s value for `key`, made by `make` when absent; a full cache is emptied first, so an isolate does not grow without limit. */
+function cached<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  if (cache.has(key)) return cache.get(key) as V;
+  if (cache.size >= MAX_CACHED) cache.clear();
+  const value = make();
+  cache.set(key, value);
+  return value;
 }
 
 /**
@@ -93,7 +90,7 @@ export function nextFireTimes(cron: string, timezone: string, after: Date, count
   }
   const times = jobFor(cron, timezone).nextRuns(Math.max(count, UPCOMING_KEPT), after);
   if (!hit || hit.from <= at) {
-    if (upcoming.size >= MAX_CACHED_JOBS) upcoming.clear();
+    if (upcoming.size >= MAX_CACHED) upcoming.clear();
     upcoming.set(key, { from: at, times });
   }
   return times.slice(0, count);
@@ -172,16 +169,11 @@ const shown = new Map<string, string>();
 
 /** "Fri 2026-11-27 16:00 CET": a fire time as the user reads it in the goal's zone. */
 export function formatLocal(date: Date, timezone: string): string {
-  const key = `${date.getTime()}\u0000${timezone}`;
-  let text = shown.get(key);
-  if (text === undefined) {
+  return cached(shown, `${date.getTime()}\u0000${timezone}`, () => {
     const parts = formatterFor(timezone).formatToParts(date);
     const p = (type: string) => parts.find((x) => x.type === type)?.value ?? "";
-    text = `${p("weekday")} ${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${p("timeZoneName")}`;
-    if (shown.size >= MAX_CACHED_JOBS) shown.clear();
-    shown.set(key, text);
-  }
-  return text;
+    return `${p("weekday")} ${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${p("timeZoneName")}`;
+  });
 }
 
 /** "2026-12-03": the calendar day of `ms` in `timezone` (the formatter's en-CA parts are zero-padded). */

@@ -1,8 +1,8 @@
 import { z } from "zod";
+import { outputRow } from "../db/runs";
 import type { Env } from "../lib/env";
 import { goalPrefix } from "../lib/artifacts";
 import { contentTypeFor, FilePathError, normalizePath } from "../lib/file-paths";
-import { newId } from "../lib/ids";
 import { defineTool, type FileWrite, ToolError } from "./tool";
 
 /** A goal's files are reports and notes: 1 MB each is plenty and keeps one write well inside limits. */
@@ -36,10 +36,8 @@ export const writeFileTool = () =>
       const size = new TextEncoder().encode(content).byteLength;
       if (size > MAX_FILE_BYTES) throw new ToolError(`content is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes per file`);
       const contentType = contentTypeFor(rel);
-      const now = Date.now();
-      const output = { id: newId("out", now), runId: ctx.runId, kind: "file" as const, path: rel, payload: { size, contentType }, createdAt: now };
       const file: FileWrite = { key: goalPrefix(ctx.goal.id) + rel, content, contentType, runId: ctx.runId };
-      ctx.journal({ output, file });
+      ctx.journal({ output: outputRow({ runId: ctx.runId, kind: "file", path: rel, payload: { size, contentType } }), file });
       return { text: `Saved ${rel} (${size} bytes).` };
     },
   });
