@@ -84,7 +84,8 @@ describe("goals and runs", () => {
     await page.getByLabel("Cron (minute hour day month weekday)").fill("0 16 * * 5");
     await expect.poll(() => preview.locator("li").count()).toBe(5);
     expect(await preview.textContent()).toContain("Fridays at 16:00");
-    for (const li of await preview.locator("li").allTextContents()) expect(li).toMatch(/^Fri \d{4}-\d\d-\d\d 16:00 \S+ \((in \d+ hours|tomorrow|in \d+ days)\)$/);
+    for (const li of await preview.locator("li").allTextContents())
+      expect(li).toMatch(/^Fri \d{4}-\d\d-\d\d 16:00 \S+ \((in \d+ hours|tomorrow|in \d+ days)\)$/);
     await screenshot(page, "goal-form");
     await page.getByRole("button", { name: "Create goal" }).click();
     await expect.poll(() => page.getByRole("heading", { name: "Weekly digest of the fake web" }).isVisible()).toBe(true);
