@@ -12,6 +12,9 @@ import type { GoalRow } from "../../worker/db/schema";
 import type { Tool } from "../../worker/tools/tool";
 import { anyToolNameMatches, mcpServerOf, mcpToolName, toolNameMatches } from "../../worker/domain/tool-names";
 import { toolRecords } from "../../worker/tools/mcp-client";
+import { refreshServer } from "../../worker/tools/mcp-tools";
+import { getMcpServer } from "../../worker/db/mcp-servers";
+import { dbFor } from "../../worker/db/client";
 import { TEST_API_TOKEN, TEST_MCP_SECRETS_KEY } from "../bindings";
 import type { McpLogEntry } from "../fakes/mcp";
 import { llmStats, startScriptedRun, stepsOf, waitForRunEnd } from "./agent-helpers";
@@ -240,6 +243,29 @@ describe("registering MCP servers", () => {
     expect((await api.del(`/mcp-servers/${s.name}`)).status).toBe(204);
     expect((await api.get(`/mcp-servers/${s.name}`)).status).toBe(404);
     expect((await api.del(`/mcp-servers/${s.name}`)).status).toBe(404);
+  });
+});
+
+describe("a listing that lost a race with a PATCH", () => {
+  it("is not recorded: a refresh that started on the old URL neither replaces the new tools nor marks the server failed", async () => {
+    const s = await registered(false);
+    const before = (await getMcpServer(dbFor(env.DB), s.name))!; // the row a run start or a refresh read
+    const other = await mcpServer();
+    await control(`/servers/${other.id}/tools`, { method: "POST", body: JSON.stringify({ name: "summarize" }) });
+    const moved = await api.patch(`/mcp-servers/${s.name}`, { url: other.url });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+
+    // The refresh of the old row ends after the PATCH: its listing (no summarize) must not overwrite the new one.
+    const answered = await refreshServer(dbFor(env.DB), env, before);
+    expect(answered).toMatchObject({ url: other.url, status: "ready" });
+    const toolsNow = async () => (await api.get(`/mcp-servers/${s.name}`)).body.tools.map((t: { tool: string }) => t.tool);
+    expect(await toolsNow()).toContain("summarize");
+
+    // Nor may its failure: the old server stopped, the moved one is fine.
+    await control(`/servers/${s.id}/stop`, { method: "POST" });
+    expect(await refreshServer(dbFor(env.DB), env, before)).toMatchObject({ url: other.url, status: "ready", lastError: null });
+    expect((await api.get(`/mcp-servers/${s.name}`)).body).toMatchObject({ status: "ready", url: other.url });
+    expect(await toolsNow()).toContain("summarize");
   });
 });
 

@@ -1,5 +1,5 @@
 /** The MCP server registry (mcp_servers): insert, read, update after a listing, remove. */
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "./client";
 import { type McpServerRow, mcpServers, type McpToolRecord } from "./schema";
 
@@ -31,10 +31,24 @@ export async function insertMcpServer(db: Db, row: Omit<McpServerRow, "createdAt
   return r.length > 0;
 }
 
-/** A listing that worked: the tools, the server's info, ready. */
+/** What a listing was made with: the row's name, URL and sealed headers at the time. */
+type ListedWith = Pick<McpServerRow, "name" | "url" | "headersSealed">;
+
+/**
+ * Only while the row still has the URL and headers the listing used: a PATCH that moved the server
+ * meanwhile recorded its own listing, which an older one must not overwrite.
+ */
+const sameTarget = (w: ListedWith) =>
+  and(
+    eq(mcpServers.name, w.name),
+    eq(mcpServers.url, w.url),
+    w.headersSealed === null ? isNull(mcpServers.headersSealed) : eq(mcpServers.headersSealed, w.headersSealed),
+  );
+
+/** A listing that worked: the tools, the server's info, ready. Undefined when the row changed or went. */
 export async function recordMcpListing(
   db: Db,
-  name: string,
+  listed: ListedWith,
   tools: McpToolRecord[],
   serverInfo: McpServerRow["serverInfo"],
   now = Date.now(),
@@ -42,14 +56,14 @@ export async function recordMcpListing(
   return db
     .update(mcpServers)
     .set({ tools, serverInfo, status: "ready", lastError: null, refreshedAt: now, checkedAt: now, updatedAt: now })
-    .where(eq(mcpServers.name, name))
+    .where(sameTarget(listed))
     .returning()
     .get();
 }
 
-/** A listing that failed: the reason; the tools of the last listing that worked stay. */
-export async function recordMcpFailure(db: Db, name: string, error: string, now = Date.now()): Promise<McpServerRow | undefined> {
-  return db.update(mcpServers).set({ status: "error", lastError: error, checkedAt: now, updatedAt: now }).where(eq(mcpServers.name, name)).returning().get();
+/** A listing that failed: the reason; the tools of the last listing that worked stay. Undefined as above. */
+export async function recordMcpFailure(db: Db, listed: ListedWith, error: string, now = Date.now()): Promise<McpServerRow | undefined> {
+  return db.update(mcpServers).set({ status: "error", lastError: error, checkedAt: now, updatedAt: now }).where(sameTarget(listed)).returning().get();
 }
 
 /** Replaces the URL and/or headers (after the new ones answered) with the listing they gave. */

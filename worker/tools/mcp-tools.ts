@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { getMcpServers, recordMcpFailure, recordMcpListing } from "../db/mcp-servers";
+import { getMcpServer, getMcpServers, recordMcpFailure, recordMcpListing } from "../db/mcp-servers";
 import type { GoalRow, McpServerRow, McpToolRecord } from "../db/schema";
 import { anyToolNameMatches, MCP_SEPARATOR } from "../domain/tool-names";
 import { MCP_REFRESH_MINUTES } from "../domain/vocabulary";
@@ -61,10 +61,11 @@ export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = D
       egressPolicy(env),
       AbortSignal.timeout(MCP_CONNECT_TIMEOUT_MS),
     );
-    return (await recordMcpListing(db, row.name, tools, serverInfo, now)) ?? row;
+    return (await recordMcpListing(db, row, tools, serverInfo, now)) ?? (await getMcpServer(db, row.name)) ?? row;
   } catch (e) {
     const error = redactSecrets(env, mcpErrorText(e), secretValues(headers));
-    return (await recordMcpFailure(db, row.name, error, now)) ?? row;
+    // Nothing recorded when the row was changed meanwhile: the current row (its own listing) is the answer.
+    return (await recordMcpFailure(db, row, error, now)) ?? (await getMcpServer(db, row.name)) ?? row;
   }
 }
 
