@@ -5,10 +5,12 @@
  *   in BENCH_ROUNDS rounds that visit every endpoint in turn (a shared machine's speed drifts over a minute: each
  *   round's differences are taken within the round, and the median round is reported),
  *   and that minus a bare `GET /health` on the same server (the handler's own cost: auth, validation, query);
- * - throughput: requests/s and p50/p99 latency with 50 connections for BENCH_SECONDS.
+ * - throughput: requests/s and p50/p99 latency with 50 connections for BENCH_SECONDS, and the workerd CPU
+ *   per request under that load ("load CPU/req");
  * - one D1 query's cost in the local emulator: `GET /health/ready` (authenticated: one `SELECT 1`, the cached
- *   LLM check, the bearer check) minus `/health`. On Cloudflare a query runs in D1, not in the Worker's CPU
- *   time; locally its emulation runs in the same workerd process, so "own" is beyond /health minus that query.
+ *   LLM check, the bearer check) minus `/health`. On Cloudflare the query runs in D1 and only the binding's
+ *   JavaScript in the Worker (bench:api-profile shows its share); locally the emulation runs in the same
+ *   workerd process, so "own" is beyond /health minus that query.
  * Targets: list p99 under 50 ms; list and create ≤ 0.3 ms of CPU beyond /health (each does one query).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -77,6 +79,7 @@ async function load(server: DevServer, e: Endpoint) {
   let errors = 0;
   const end = Date.now() + SECONDS * 1000;
   const started = performance.now();
+  const cpuBefore = server.workerdCpuSeconds();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < end) {
@@ -92,8 +95,9 @@ async function load(server: DevServer, e: Endpoint) {
       }
     }),
   );
+  const cpuMs = ((server.workerdCpuSeconds() - cpuBefore) * 1000) / latencies.length;
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { cpuMs, rps: latencies.length / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 }
 
 console.log(
@@ -122,7 +126,7 @@ for (const goals of SIZES) {
       const beyond = i === 0 ? "—" : `${f(beyondOf(i))} ms`;
       const own = i === 0 ? "—" : i === 1 ? "(1 query)" : `${f(ownOf(i))} ms`;
       console.log(
-        `${String(goals).padStart(6)}  ${e.name.padEnd(20)} ${`${f(col(i))} ms`.padStart(9)} ${beyond.padStart(15)} ${own.padStart(9)} ${l.rps.toFixed(0).padStart(8)} ${`${f(l.p50)} ms`.padStart(8)} ${`${f(l.p99)} ms`.padStart(8)}  ${l.errors}`,
+        `${String(goals).padStart(6)}  ${e.name.padEnd(20)} ${`${f(col(i))} ms`.padStart(9)} ${beyond.padStart(15)} ${own.padStart(9)} ${l.rps.toFixed(0).padStart(8)} ${`${f(l.p50)} ms`.padStart(8)} ${`${f(l.p99)} ms`.padStart(8)}  ${l.errors}  load CPU/req ${f(l.cpuMs)} ms`,
       );
     }
   } finally {

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app, routeTable } from "../../worker/api/app";
+import { tokensMatch } from "../../worker/api/auth";
 import { dbFor } from "../../worker/db/client";
 import { insertRun } from "../../worker/db/runs";
 import { clearValidationCache } from "../../worker/llm/validate";
@@ -26,6 +27,24 @@ describe("auth", () => {
         expect(res.body.error.code).toBe("unauthorized");
       }
     }
+  });
+
+  it("takes the token only when every character matches: one off, a prefix, a longer one, another case or a non-ASCII twin is refused", async () => {
+    const token = env.API_TOKEN;
+    const last = token.at(-1)!;
+    const variants = [
+      token.slice(0, -1) + (last === "x" ? "y" : "x"),
+      token.slice(0, -1),
+      `${token}x`,
+      token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase(),
+      token.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) + 0x10000 / 2),
+      "",
+    ].filter((v) => v !== token);
+    expect(variants.length).toBe(6);
+    for (const variant of variants) expect(tokensMatch(variant, token), JSON.stringify(variant)).toBe(false);
+    expect(tokensMatch(token, token)).toBe(true);
+    expect((await call("GET", "/api/v1/goals", { token: token.slice(0, -1) + (last === "x" ? "y" : "x") })).status).toBe(401);
+    expect((await call("GET", "/api/v1/goals", { token })).status).toBe(200);
   });
 
   it("fails closed with 503 when API_TOKEN is not configured", async () => {

@@ -2,7 +2,7 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { GoalParams, Schedule } from "../domain/schemas";
 import type { GoalStatus } from "../domain/vocabulary";
-import type { Db } from "./client";
+import { type Db, placeholders, prepared } from "./client";
 import { newId } from "../lib/ids";
 import { nextFireTime } from "../domain/next-fire";
 import { pageOf } from "./page";
@@ -40,28 +40,39 @@ export async function insertGoal(db: Db, input: NewGoal, now = new Date()): Prom
     createdAt: now.getTime(),
     updatedAt: now.getTime(),
   };
-  await db.insert(goals).values(row);
+  await prepared(db, "goals.insert", () => db.insert(goals).values(placeholders(row)).prepare()).run(row);
   return row;
 }
 
 export async function getGoal(db: Db, id: string): Promise<GoalRow | undefined> {
-  return db.select().from(goals).where(eq(goals.id, id)).get();
+  return prepared(db, "goals.get", () =>
+    db
+      .select()
+      .from(goals)
+      .where(eq(goals.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 type GoalListQuery = { status?: GoalStatus; limit: number; cursor?: string };
 
-/** The list query itself (a test checks its plan uses an index). */
-export function goalListQuery(db: Db, q: GoalListQuery) {
+/**
+ * The list query of one shape (which filters it has), with placeholders `status`, `cursor` and `limit`;
+ * a test checks each shape's plan uses an index.
+ */
+export function goalListQuery(db: Db, shape: { status: boolean; cursor: boolean }) {
   return db
     .select()
     .from(goals)
-    .where(and(q.status ? eq(goals.status, q.status) : undefined, q.cursor ? lt(goals.id, q.cursor) : undefined))
+    .where(and(shape.status ? eq(goals.status, sql.placeholder("status")) : undefined, shape.cursor ? lt(goals.id, sql.placeholder("cursor")) : undefined))
     .orderBy(desc(goals.id))
-    .limit(q.limit + 1);
+    .limit(sql.placeholder("limit"));
 }
 
 export async function listGoals(db: Db, q: GoalListQuery): Promise<{ items: GoalRow[]; nextCursor: string | null }> {
-  return pageOf(await goalListQuery(db, q), q.limit);
+  const shape = { status: !!q.status, cursor: !!q.cursor };
+  const query = prepared(db, `goals.list.${shape.status}.${shape.cursor}`, () => goalListQuery(db, shape).prepare());
+  return pageOf(await query.all({ status: q.status, cursor: q.cursor, limit: q.limit + 1 }), q.limit);
 }
 
 /**
