@@ -124,7 +124,9 @@ describe("query plans", () => {
   it("every list query uses an index: no full scan, no sort", async () => {
     const queries = {
       goals: withValues(goalListQuery(db, { status: false, cursor: false }), { limit: 21 }),
-      goalsByStatus: withValues(goalListQuery(db, { status: true, cursor: true }), { status: "active", cursor: "goal_z", limit: 21 }),
+      goalsAfter: withValues(goalListQuery(db, { status: false, cursor: true }), { cursor: "goal_z", limit: 21 }),
+      goalsByStatus: withValues(goalListQuery(db, { status: true, cursor: false }), { status: "paused", limit: 21 }),
+      goalsByStatusAfter: withValues(goalListQuery(db, { status: true, cursor: true }), { status: "active", cursor: "goal_z", limit: 21 }),
       runs: runListQuery(db, { limit: 20 }),
       runsByGoal: runListQuery(db, { goalId: "goal_x", limit: 20, cursor: "run_z" }),
       runsByStatus: runListQuery(db, { status: "running", limit: 20 }),

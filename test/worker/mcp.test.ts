@@ -266,6 +266,12 @@ describe("a listing that lost a race with a PATCH", () => {
     expect(await refreshServer(dbFor(env.DB), env, before)).toMatchObject({ url: other.url, status: "ready", lastError: null });
     expect((await api.get(`/mcp-servers/${s.name}`)).body).toMatchObject({ status: "ready", url: other.url });
     expect(await toolsNow()).toContain("summarize");
+
+    // A server removed while it was listed: nothing is recorded, nothing comes back, no row reappears.
+    const current = (await getMcpServer(dbFor(env.DB), s.name))!;
+    expect((await api.del(`/mcp-servers/${s.name}`)).status).toBe(204);
+    expect(await refreshServer(dbFor(env.DB), env, current)).toBeUndefined();
+    expect(await getMcpServer(dbFor(env.DB), s.name)).toBeUndefined();
   });
 });
 

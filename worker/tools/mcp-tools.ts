@@ -50,8 +50,11 @@ export async function listServerTools(target: McpTarget, policy: EgressPolicy, s
   }
 }
 
-/** Lists a registered server's tools again and records the outcome (the reason when it fails, the old tools kept). */
-export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = Date.now()): Promise<McpServerRow> {
+/**
+ * Lists a registered server's tools again and records the outcome (the reason when it fails, the old tools kept).
+ * Answers the row as it is now: undefined when the server was removed meanwhile.
+ */
+export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = Date.now()): Promise<McpServerRow | undefined> {
   let headers: Record<string, string> = {};
   try {
     headers = await headersOf(env, row);
@@ -61,11 +64,11 @@ export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = D
       egressPolicy(env),
       AbortSignal.timeout(MCP_CONNECT_TIMEOUT_MS),
     );
-    return (await recordMcpListing(db, row, tools, serverInfo, now)) ?? (await getMcpServer(db, row.name)) ?? row;
+    return (await recordMcpListing(db, row, tools, serverInfo, now)) ?? (await getMcpServer(db, row.name));
   } catch (e) {
     const error = redactSecrets(env, mcpErrorText(e), secretValues(headers));
     // Nothing recorded when the row was changed meanwhile: the current row (its own listing) is the answer.
-    return (await recordMcpFailure(db, row, error, now)) ?? (await getMcpServer(db, row.name)) ?? row;
+    return (await recordMcpFailure(db, row, error, now)) ?? (await getMcpServer(db, row.name));
   }
 }
 
@@ -80,7 +83,8 @@ export async function mcpToolsFor(db: Db, env: Env, goal: GoalRow, now = Date.no
   const names = goal.params.mcpServers ?? [];
   if (!names.length) return { tools: [], close: async () => {} };
   const stale = (r: McpServerRow) => r.status === "error" || !r.refreshedAt || now - r.refreshedAt > MCP_REFRESH_MINUTES * 60_000;
-  const rows = await Promise.all((await getMcpServers(db, names)).map((r) => (stale(r) ? refreshServer(db, env, r, now) : r)));
+  const refreshed = await Promise.all((await getMcpServers(db, names)).map((r) => (stale(r) ? refreshServer(db, env, r, now) : r)));
+  const rows = refreshed.filter((r) => r !== undefined); // a server removed while it was listed is skipped too
   // The operator registered the server, as they configure the search API: the deployment's policy applies, not
   // the goal's domain lists (those govern where the agent's own fetches go).
   const policy = egressPolicy(env);

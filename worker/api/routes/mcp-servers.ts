@@ -198,7 +198,9 @@ export const mcpServers = newRouter()
       responses: { 200: jsonContent(McpServerInfo, "The server with its new listing"), ...errorResponses, 502: failed[502] },
     }),
     async (c) => {
-      const row = await refreshServer(c.var.db, c.env, await serverOr404(c.var.db, c.req.valid("param").name));
+      const name = c.req.valid("param").name;
+      const row = await refreshServer(c.var.db, c.env, await serverOr404(c.var.db, name));
+      if (!row) throw notFound("MCP server", name); // removed while it was being listed
       if (row.status === "error")
         throw new ApiError("bad_gateway", `MCP server "${row.name}" did not answer: ${row.lastError}; its tools from the last listing stay`, {
           reason: row.lastError,
