@@ -56,6 +56,7 @@ export async function listServerTools(target: McpTarget, policy: EgressPolicy, s
  */
 export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = Date.now()): Promise<McpServerRow | undefined> {
   let headers: Record<string, string> = {};
+  let recorded: McpServerRow | undefined;
   try {
     headers = await headersOf(env, row);
     // One budget for connecting and listing: a server that stopped answering must not hold a run's start for long.
@@ -64,12 +65,13 @@ export async function refreshServer(db: Db, env: Env, row: McpServerRow, now = D
       egressPolicy(env),
       AbortSignal.timeout(MCP_CONNECT_TIMEOUT_MS),
     );
-    return (await recordMcpListing(db, row, tools, serverInfo, now)) ?? (await getMcpServer(db, row.name));
+    recorded = await recordMcpListing(db, row, tools, serverInfo, now);
   } catch (e) {
     const error = redactSecrets(env, mcpErrorText(e), secretValues(headers));
-    // Nothing recorded when the row was changed meanwhile: the current row (its own listing) is the answer.
-    return (await recordMcpFailure(db, row, error, now)) ?? (await getMcpServer(db, row.name));
+    recorded = await recordMcpFailure(db, row, error, now);
   }
+  // Nothing recorded when the row was changed meanwhile: the current row (its own listing) is the answer.
+  return recorded ?? (await getMcpServer(db, row.name));
 }
 
 /** A run's MCP tools and their connections; `close()` ends the sessions when the run is over. */
