@@ -158,20 +158,35 @@ export async function startDevServer(vars: Record<string, string>, opts: DevServ
   return { url, persistDir, inspectorPort: inspector, ...d1, logs: () => output, workerdCpuSeconds: () => groupCpuSeconds(child.pid!, "workerd"), kill, stop };
 }
 
-/** utime + stime of the processes named `comm` in process group `pgid`, in seconds. */
+/**
+ * CPU seconds of the processes named `comm` in process group `pgid`: the on-CPU nanoseconds the scheduler counts
+ * for each of their threads (/proc/<pid>/task/<tid>/schedstat), or utime + stime in 10 ms ticks where the
+ * kernel keeps no schedstat. Ticks are too coarse for the fractions of a millisecond one request costs.
+ */
 function groupCpuSeconds(pgid: number, comm: string): number {
-  let ticks = 0;
+  let seconds = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
-      if (name === comm && Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+      if (name === comm && Number(f[2]) === pgid) seconds += threadsCpuSeconds(pid) ?? (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
     } catch {
       /* the process ended meanwhile */
     }
   }
-  return ticks / 100; // USER_HZ
+  return seconds;
+}
+
+/** The on-CPU time of a process's live threads, from schedstat; undefined without it. */
+function threadsCpuSeconds(pid: string): number | undefined {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
+  return ns / 1e9;
 }
 
 /** Percentile of sorted numbers (nearest rank). */

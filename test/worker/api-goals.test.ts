@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app, routeTable } from "../../worker/api/app";
@@ -6,6 +6,7 @@ import { tokensMatch } from "../../worker/api/auth";
 import { dbFor } from "../../worker/db/client";
 import { insertRun } from "../../worker/db/runs";
 import { clearValidationCache } from "../../worker/llm/validate";
+import { TEST_API_TOKEN } from "../bindings";
 import { api, type ApiResponse, call, createGoal } from "./api";
 
 const countGoals = async () => (await env.DB.prepare("SELECT count(*) AS n FROM goals").first<{ n: number }>())!.n;
@@ -223,6 +224,30 @@ describe("POST /goals", () => {
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe("payload_too_large");
     expect(await countGoals()).toBe(before);
+  });
+
+  it("checks each part of a request a route declares: path, headers and body (typed or absent)", async () => {
+    const before = await countGoals();
+    const send = (path: string, init: RequestInit) =>
+      exports.default.fetch(new Request(`http://worker/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${TEST_API_TOKEN}`, ...init.headers } }));
+    // Bytes without a Content-Type are not taken for JSON; no body at all reports the required fields.
+    const untyped = await send("/goals", { method: "POST", body: new TextEncoder().encode('{"objective":"x"}') });
+    expect(untyped.status).toBe(415);
+    // Also when the idempotency middleware has read the body first.
+    const keyed = await send("/goals", { method: "POST", body: new TextEncoder().encode('{"objective":"x"}'), headers: { "idempotency-key": "k-untyped" } });
+    expect(keyed.status).toBe(415);
+    const empty = await send("/goals", { method: "POST" });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as ApiResponse["body"]).error.message).toMatch(/^objective: /);
+    expect(await countGoals()).toBe(before);
+    const longId = await api.get(`/goals/${"g".repeat(101)}`);
+    expect(longId.status).toBe(400);
+    expect(longId.body.error.message).toMatch(/^id: /);
+    const g = await createGoal();
+    const run = await insertRun(dbFor(env.DB), { goalId: g.id, trigger: "manual", stepBudget: 5 });
+    const replay = await send(`/runs/${run.id}/stream`, { headers: { "last-event-id": "9".repeat(21) } });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as ApiResponse["body"]).error.message).toMatch(/^last-event-id: /);
   });
 });
 
