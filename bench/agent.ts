@@ -12,8 +12,10 @@
  * BENCH_PROFILE=<file> writes a CPU profile of the Worker's isolate over the measured runs (and prints its top).
  */
 import { loadavg } from "node:os";
-import { onArrival } from "../test/fakes/llm.ts";
+import { join } from "node:path";
+import { FAKE_OPENAI_KEY, onArrival } from "../test/fakes/llm.ts";
 import { api, llmStats, percentile, scriptedGoal, startBench, waitForEnd } from "./lib/agent-runs.ts";
+import { startDevServer } from "./lib/dev-server.ts";
 import { startProfile } from "./lib/profile.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -59,7 +61,7 @@ try {
       if (line) timing = JSON.parse(line.slice(line.indexOf("{")));
       else await new Promise((res) => setTimeout(res, 100));
     }
-    const runNowMs = stats.arrivals[0] - posted;
+    const runNowMs = Math.round(stats.arrivals[0] - posted);
     console.log(
       `${label}: run-now → first LLM request ${runNowMs} ms; ${ended.stepsExecuted} steps, ${timing?.wallMs ?? "?"} ms wall, ${(cpu * 1000).toFixed(0)} ms workerd CPU`,
     );
@@ -93,10 +95,12 @@ try {
   console.log(
     `\nbench:agent — ${RUNS} runs × ${STEPS} steps of ${CALL.name === "write_file" ? "a 5-byte write_file" : "an unknown tool (no I/O)"}, zero-latency fake LLM, load average ${loadavg()[0].toFixed(1)}`,
   );
-  console.log(`  per-step overhead at the fake (reply → next request): median ${percentile(all, 50)} ms, p90 ${percentile(all, 90)} ms (targets ≤ 3 / ≤ 5 ms)`);
+  console.log(
+    `  per-step overhead at the fake (reply → next request): median ${percentile(all, 50).toFixed(1)} ms, p90 ${percentile(all, 90).toFixed(1)} ms (targets ≤ 3 / ≤ 5 ms)`,
+  );
   const tenths = Array.from({ length: 5 }, (_, k) => {
     const part = gaps.flatMap((g) => g.slice(k * 10, k * 10 + 10)).sort((a, b) => a - b);
-    return `steps ${k * 10 + 1}-${k * 10 + 10}: ${percentile(part, 50)}`;
+    return `steps ${k * 10 + 1}-${k * 10 + 10}: ${percentile(part, 50).toFixed(1)}`;
   });
   console.log(`  median by position: ${tenths.join(" · ")} ms`);
   console.log(
@@ -107,6 +111,31 @@ try {
   if (stash?.length)
     console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
   else console.log("  bytes stashed: not reported by this Worker (no stashBytes in run.timing)");
+
+  // The floor: a Worker that does nothing but ask the same fake for the same calls through the openai SDK.
+  const floor = await startDevServer({}, { config: join(import.meta.dirname, "floor.wrangler.toml") });
+  try {
+    const floorGaps: number[] = [];
+    const floorCpu: number[] = [];
+    for (let r = 0; r <= RUNS; r++) {
+      const key = `bench-floor-${process.pid}-${r}`;
+      await fetch(`${bench.llmUrl}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: { turns: [], then: { toolCalls: [CALL] } } }) });
+      const cpu0 = floor.workerdCpuSeconds();
+      const body = JSON.stringify({ baseURL: `${bench.llmUrl}/v1`, apiKey: FAKE_OPENAI_KEY, prompt: `[script:${key}]`, steps: STEPS });
+      const res = await fetch(`${floor.url}/llm-loop`, { method: "POST", body });
+      if (!res.ok) throw new Error(`floor: ${res.status} ${await res.text()}`);
+      if (r === 0) continue; // warm-up
+      floorCpu.push(((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS);
+      const stats = await llmStats(bench, key);
+      floorGaps.push(...Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]));
+    }
+    floorGaps.sort((a, b) => a - b);
+    console.log(
+      `  the floor (bench/floor-worker.ts: only the model calls, through the openai SDK): median ${percentile(floorGaps, 50).toFixed(1)} ms, p90 ${percentile(floorGaps, 90).toFixed(1)} ms, workerd CPU per step ${floorCpu.map((c) => c.toFixed(2)).join(", ")} ms`,
+    );
+  } finally {
+    await floor.stop();
+  }
 } finally {
   await bench.stop();
 }

@@ -2,7 +2,7 @@
  * bench:api — the API's handlers side by side with the local platform's floor, both on `wrangler dev` on
  * 127.0.0.1, for a D1 holding 10 and then 1,000 goals (BENCH_GOALS):
  * - the API: `GET /health`, the authenticated `GET /health/ready` (one `SELECT 1`), `GET /goals` and `POST /goals`;
- * - the floor (bench/api-floor-worker.ts, a Worker with no framework and no code of ours): a bare request, and
+ * - the floor (bench/floor-worker.ts, a Worker with no framework and no code of ours): a bare request, and
  *   the very statements the list and the create send, through the raw D1 binding, on a D1 seeded alike.
  * Each endpoint gets
  * - CPU per request: its server's workerd CPU (per-thread schedstat in /proc, nanoseconds) over BENCH_CPU_REQUESTS
@@ -127,7 +127,7 @@ for (const goals of SIZES) {
   writeFileSync(seedFile, seedSql(goals));
   const seed = { beforeStart: (d1: LocalD1) => d1.exec(seedFile) };
   const api = await startDevServer(VARS, seed);
-  const floor = await startDevServer({}, { ...seed, config: join(import.meta.dirname, "api-floor.wrangler.toml") }).catch(async (e) => {
+  const floor = await startDevServer({}, { ...seed, config: join(import.meta.dirname, "floor.wrangler.toml") }).catch(async (e) => {
     await api.stop();
     throw e;
   });

@@ -26,7 +26,7 @@ const script = {
 };
 
 type Goal = { goalId: string; key: string };
-const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+const p = (xs: number[], q: number) => Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]);
 const runTime = (v: RunView, t0: number) => Date.parse(v.endedAt!) - t0;
 
 /** The Worker's JSON log lines of one kind, for the given runs. */
@@ -126,7 +126,7 @@ try {
   const s1 = await llmStats(bench, single.key);
   const gaps1 = s1.arrivals.slice(1).map((a, i) => a - s1.responded[i]);
   console.log(
-    `single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${s1.arrivals[0] - t1} ms after the POST, gaps between LLM calls ${gaps1.join("/")} ms, run ended ${singleMs - (s1.responded.at(-1)! - t1)} ms after the last answer`,
+    `single run: ${singleView.stepsExecuted} steps, ${singleMs} ms (${singleView.status}); first LLM request ${Math.round(s1.arrivals[0] - t1)} ms after the POST, gaps between LLM calls ${gaps1.map((g) => g.toFixed(1)).join("/")} ms, run ended ${Math.round(singleMs - (s1.responded.at(-1)! - t1))} ms after the last answer`,
   );
 
   const goals: Goal[] = [];

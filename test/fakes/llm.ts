@@ -76,6 +76,8 @@ function scriptKeyOf(body: ChatBody): string | null {
 
 // unref: a scripted delay must not keep the test process alive after the suite ends.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+/** Epoch milliseconds with sub-millisecond precision: the benches' per-step gaps are a few ms. */
+const now = () => performance.timeOrigin + performance.now();
 
 /** Decides the reply (or fault) for a chat request; shared by every protocol. */
 async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: FakeFault; reply: FakeReply; turn: number; key: string | null }> {
@@ -94,7 +96,7 @@ async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: Fak
   st.requests++;
   st.turns.push(turn);
   st.firstMessages ??= body.messages;
-  st.arrivals.push(Date.now());
+  st.arrivals.push(now());
   onArrival.hook?.(key, st.requests);
   st.maxRequestTokens = Math.max(st.maxRequestTokens, Math.ceil((JSON.stringify(body.messages).length + JSON.stringify(body.tools ?? []).length) / 4));
   st.headers.push(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])));
@@ -109,7 +111,7 @@ async function plan(body: ChatBody, req: IncomingMessage): Promise<{ fault?: Fak
   return { fault: reply.faults?.[n - 1], reply, turn, key };
 }
 
-const done = (key: string | null) => key && stats.get(key)?.responded.push(Date.now());
+const done = (key: string | null) => key && stats.get(key)?.responded.push(now());
 
 function openAiToolCalls(reply: FakeReply, turn: number) {
   return (reply.toolCalls ?? []).map((c, i) => ({
