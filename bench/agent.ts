@@ -112,27 +112,31 @@ try {
     console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
   else console.log("  bytes stashed: not reported by this Worker (no stashBytes in run.timing)");
 
-  // The floor: a Worker that does nothing but ask the same fake for the same calls through the openai SDK.
+  // The floors: a Worker that does nothing but ask the same fake for the same calls through the openai SDK, and the
+  // same loop in a Durable Object that stores each step's messages before its next request.
   const floor = await startDevServer({}, { config: join(import.meta.dirname, "floor.wrangler.toml") });
   try {
-    const floorGaps: number[] = [];
-    const floorCpu: number[] = [];
-    for (let r = 0; r <= RUNS; r++) {
-      const key = `bench-floor-${process.pid}-${r}`;
-      await fetch(`${bench.llmUrl}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: { turns: [], then: { toolCalls: [CALL] } } }) });
-      const cpu0 = floor.workerdCpuSeconds();
-      const body = JSON.stringify({ baseURL: `${bench.llmUrl}/v1`, apiKey: FAKE_OPENAI_KEY, prompt: `[script:${key}]`, steps: STEPS });
-      const res = await fetch(`${floor.url}/llm-loop`, { method: "POST", body });
-      if (!res.ok) throw new Error(`floor: ${res.status} ${await res.text()}`);
-      if (r === 0) continue; // warm-up
-      floorCpu.push(((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS);
-      const stats = await llmStats(bench, key);
-      floorGaps.push(...Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]));
+    for (const durable of [false, true]) {
+      const floorGaps: number[] = [];
+      const floorCpu: number[] = [];
+      for (let r = 0; r <= RUNS; r++) {
+        const key = `bench-floor-${process.pid}-${durable}-${r}`;
+        await fetch(`${bench.llmUrl}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: { turns: [], then: { toolCalls: [CALL] } } }) });
+        const cpu0 = floor.workerdCpuSeconds();
+        const body = JSON.stringify({ baseURL: `${bench.llmUrl}/v1`, apiKey: FAKE_OPENAI_KEY, prompt: `[script:${key}]`, steps: STEPS, durable });
+        const res = await fetch(`${floor.url}/llm-loop`, { method: "POST", body });
+        if (!res.ok) throw new Error(`floor: ${res.status} ${await res.text()}`);
+        if (r === 0) continue; // warm-up
+        floorCpu.push(((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS);
+        const stats = await llmStats(bench, key);
+        floorGaps.push(...Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]));
+      }
+      floorGaps.sort((a, b) => a - b);
+      const what = durable ? "the model calls, each step's messages stored in a Durable Object" : "only the model calls, through the openai SDK";
+      console.log(
+        `  floor (bench/floor-worker.ts: ${what}): median ${percentile(floorGaps, 50).toFixed(1)} ms, p90 ${percentile(floorGaps, 90).toFixed(1)} ms, workerd CPU per step ${floorCpu.map((c) => c.toFixed(2)).join(", ")} ms`,
+      );
     }
-    floorGaps.sort((a, b) => a - b);
-    console.log(
-      `  the floor (bench/floor-worker.ts: only the model calls, through the openai SDK): median ${percentile(floorGaps, 50).toFixed(1)} ms, p90 ${percentile(floorGaps, 90).toFixed(1)} ms, workerd CPU per step ${floorCpu.map((c) => c.toFixed(2)).join(", ")} ms`,
-    );
   } finally {
     await floor.stop();
   }

@@ -7,8 +7,10 @@
  *   routing, the bearer check, validation and mapping.
  * - bench:agent: `POST /llm-loop` asks a model for `steps` chat completions in a row through the openai SDK (set up
  *   as worker/llm/openai-compatible.ts sets it up), answering each tool call with a fixed result, and does nothing
- *   else: the gap between its requests is the platform's and the SDK's part of a step.
+ *   else: the gap between its requests is the platform's and the SDK's part of a step. With `durable`, a Durable
+ *   Object runs it and stores each step's messages before the next request (FloorLoop).
  */
+import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
@@ -17,7 +19,8 @@ import { placeholders } from "../worker/db/client";
 import { goals } from "../worker/db/schema";
 import * as schema from "../worker/db/schema";
 
-type Env = { DB: D1Database };
+type Env = { DB: D1Database; FLOOR_LOOP: DurableObjectNamespace<FloorLoop> };
+type LoopArgs = { baseURL: string; apiKey: string; prompt: string; steps: number; durable?: boolean };
 
 const row = (now: number, id = "") => ({
   id,
@@ -53,15 +56,35 @@ const WRITE_FILE: ChatCompletionTool = {
   },
 };
 
-/** `steps` completions in a row, the conversation growing by the model's call and its result each time. */
-async function llmLoop({ baseURL, apiKey, prompt, steps }: { baseURL: string; apiKey: string; prompt: string; steps: number }): Promise<void> {
+/**
+ * `steps` completions in a row, the conversation growing by the model's call and its result each time; `onStep`
+ * gets each step's new messages.
+ */
+async function llmLoop({ baseURL, apiKey, prompt, steps }: LoopArgs, onStep?: (added: ChatCompletionMessageParam[]) => void): Promise<void> {
   const client = new OpenAI({ apiKey, baseURL, maxRetries: 0, timeout: 60_000, defaultHeaders: { "User-Agent": "async-agent" } });
   const messages: ChatCompletionMessageParam[] = [{ role: "user", content: prompt }];
   for (let i = 0; i < steps; i++) {
     const res = await client.chat.completions.create({ model: "floor", messages, tools: [WRITE_FILE] });
     const msg = res.choices[0]?.message;
+    const from = messages.length;
     messages.push({ role: "assistant", content: msg?.content ?? null, tool_calls: msg?.tool_calls });
     for (const call of msg?.tool_calls ?? []) messages.push({ role: "tool", tool_call_id: call.id, content: "wrote 5 bytes" });
+    onStep?.(messages.slice(from));
+  }
+}
+
+/**
+ * The same loop in a Durable Object that stores each step's new messages in its SQLite before the next request:
+ * the least a durable step writes (the storage commit, and its output gate holding the next request until then).
+ */
+export class FloorLoop extends DurableObject<Env> {
+  async loop(args: LoopArgs): Promise<void> {
+    const { sql } = this.ctx.storage;
+    sql.exec("CREATE TABLE IF NOT EXISTS messages (run TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (run, seq))");
+    let seq = 0;
+    await llmLoop(args, (added) => {
+      for (const m of added) sql.exec("INSERT INTO messages (run, seq, body) VALUES (?, ?, ?)", args.prompt, seq++, JSON.stringify(m));
+    });
   }
 }
 
@@ -69,7 +92,8 @@ export default {
   async fetch(req: Request, env: Env): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path === "/llm-loop" && req.method === "POST") {
-      await llmLoop(await req.json());
+      const args = (await req.json()) as LoopArgs;
+      await (args.durable ? env.FLOOR_LOOP.get(env.FLOOR_LOOP.idFromName(args.prompt)).loop(args) : llmLoop(args));
       return Response.json({ ok: true });
     }
     if (path === "/goals" && req.method === "GET") {
