@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { testBindings } from "./bindings.ts";
@@ -8,6 +9,16 @@ const root = new URL("..", import.meta.url).pathname;
 const at = (path: string) => `${root}${path}`;
 
 // One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
+/**
+ * Every setting of .dev.vars.example, empty: wrangler also reads the developer's own .dev.vars (which `npm run dev`
+ * creates from the example), and a value there (PUBLIC_URL, MONTHLY_BUDGET_USD, …) must not change what the tests
+ * see. The tests' own values (bindings.ts) go over these.
+ */
+function unsetDevVars(): Record<string, string> {
+  const keys = readFileSync(at(".dev.vars.example"), "utf8").match(/^[A-Z][A-Z0-9_]*(?==)/gm) ?? [];
+  return Object.fromEntries(keys.map((k) => [k, ""]));
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(at("migrations"));
   // wrangler.toml serves dashboard/dist as assets: the workerd project needs the directory, and the browser tests
@@ -25,7 +36,7 @@ export default defineConfig(async () => {
                 // service_binding_extra_handlers lets tests call exports.default.queue()/.scheduled();
                 // it stays out of wrangler.toml.
                 compatibilityFlags: ["nodejs_compat", "service_binding_extra_handlers"],
-                bindings: { TEST_MIGRATIONS: migrations, ...testBindings(inject<Record<string, number>>("fakePorts")) },
+                bindings: { ...unsetDevVars(), TEST_MIGRATIONS: migrations, ...testBindings(inject<Record<string, number>>("fakePorts")) },
               },
             })),
           ],
