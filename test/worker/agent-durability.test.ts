@@ -13,6 +13,9 @@ import { providerFor } from "../../worker/llm/provider";
 import { finishTool } from "../../worker/tools/finish.tool";
 import { rememberTool } from "../../worker/tools/memory.tool";
 import { StepJournal } from "../../worker/agent/step-journal";
+import { ConversationLog } from "../../worker/agent/conversation-log";
+import type { StepRow } from "../../worker/db/schema";
+import type { Message } from "../../worker/llm/types";
 import { goalPrefix } from "../../worker/lib/artifacts";
 import type { Effect } from "../../worker/tools/tool";
 import { llmStats, runLoopDirectly, startScriptedRun, stepsOf, waitForRunEnd, refuseStepWrites } from "./agent-helpers";
@@ -141,6 +144,42 @@ describe("durable runs", () => {
       journal.sync("r", [], [first, second], [effect("out_c", "v3")]);
       journal.forget("r", [], [first, second]);
       expect(new StepJournal(sql).read("r")).toMatchObject({ effects: [], turnEffects: new Map([["out_c", effect("out_c", "v3")]]) });
+    });
+  });
+
+  it("writes many rows in statements under Durable Object SQL's 100-parameter limit, and reads them back in order", async () => {
+    const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(`rows-${Math.random()}`));
+    await runInDurableObject(stub, (_agent, state: DurableObjectState) => {
+      let most = 0;
+      const sql = ((strings: TemplateStringsArray, ...values: unknown[]) => {
+        most = Math.max(most, values.length);
+        return [
+          ...state.storage.sql.exec(
+            strings.reduce((q, s, i) => q + (i ? "?" : "") + s, ""),
+            ...values,
+          ),
+        ];
+      }) as never;
+      // 60 messages of 4 values, 130 step rows and effects of 7: several statements each.
+      const messages: Message[] = Array.from({ length: 60 }, (_, i) => ({ role: "user", content: `m${i}` }));
+      const log = new ConversationLog(sql);
+      log.append("r", messages.slice(0, 1), 0);
+      log.append("r", messages, 1);
+      expect(log.read("r", 60)).toEqual(messages);
+      const rows = Array.from({ length: 120 }, (_, i) => ({ stepNo: i + 1, toolName: "remember" }) as StepRow);
+      const effects = Array.from(
+        { length: 10 },
+        (_, i): Effect => ({ output: { id: `out_${i}`, runId: "r", kind: "file", path: `f${i}.md`, payload: {}, createdAt: 0 } }),
+      );
+      const journal = new StepJournal(sql);
+      journal.sync("r", rows, effects, []);
+      const read = new StepJournal(sql).read("r");
+      expect(read.pending.map((r) => r.stepNo)).toEqual(rows.map((r) => r.stepNo));
+      expect(read.effects.map((e) => e.output.id)).toEqual(effects.map((e) => e.output.id));
+      // All confirmed at once (one delete for more ids than one statement may bind).
+      journal.forget("r", rows, effects);
+      expect(new StepJournal(sql).read("r")).toMatchObject({ pending: [], effects: [] });
+      expect(most).toBeLessThanOrEqual(100);
     });
   });
 

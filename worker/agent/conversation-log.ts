@@ -11,7 +11,33 @@
 import type { Message } from "../llm/types";
 
 /** The agents SDK's `this.sql` (synchronous, on the agent's own storage). */
-export type Sql = <T = Record<string, string | number | boolean | null>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
+export type Sql = <T = Record<string, string | number | boolean | null>>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
+type SqlValue = string | number | boolean | null;
+
+/** Durable Object SQL binds at most 100 parameters per statement. */
+export const MAX_BOUND = 100;
+
+/** Runs the statement whose text is `strings` around `values`, as a tagged template passes them. */
+export function execParts(sql: Sql, strings: string[], values: SqlValue[]): void {
+  sql(Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray, ...values);
+}
+
+/**
+ * `head` followed by the rows as `(?, ?, …), (…)`, in as few statements as the parameter limit allows: a step
+ * writes several rows, and each storage call costs CPU of its own (locally, four 400-byte rows took 0.38 ms of
+ * workerd CPU in one statement and 0.64 ms in four, commit included).
+ */
+export function insertRows(sql: Sql, head: string, rows: SqlValue[][]): void {
+  const width = rows[0]?.length ?? 1;
+  const per = Math.max(1, Math.floor(MAX_BOUND / width));
+  for (let i = 0; i < rows.length; i += per) {
+    const group = rows.slice(i, i + per);
+    const values = group.flat();
+    // The text around each value: "head (" before the first, "), (" between rows, ", " within one, ")" after.
+    const strings = [`${head} (`, ...values.slice(1).map((_, k) => ((k + 1) % width === 0 ? "), (" : ", ")), ")"];
+    execParts(sql, strings, values);
+  }
+}
 
 export class ConversationLog {
   private ready = false;
@@ -30,11 +56,12 @@ export class ConversationLog {
   append(runId: string, messages: Message[], from: number, now = Date.now()): number {
     this.ensure();
     let bytes = 0;
-    for (let seq = from; seq < messages.length; seq++) {
-      const body = JSON.stringify(messages[seq]);
+    const rows = messages.slice(from).map((m, i) => {
+      const body = JSON.stringify(m);
       bytes += body.length;
-      this.sql`INSERT OR REPLACE INTO run_messages (run_id, seq, body, at) VALUES (${runId}, ${seq}, ${body}, ${now})`;
-    }
+      return [runId, from + i, body, now];
+    });
+    insertRows(this.sql, "INSERT OR REPLACE INTO run_messages (run_id, seq, body, at) VALUES", rows);
     return bytes;
   }
 

@@ -13,7 +13,7 @@
  */
 import type { StepRow } from "../db/schema";
 import type { Effect } from "../tools/tool";
-import type { Sql } from "./conversation-log";
+import { execParts, insertRows, MAX_BOUND, type Sql } from "./conversation-log";
 
 type Kind = "step" | "effect" | "turn";
 /** What the table holds per run, by row id: a step's `step:<n>`, an effect's output id. */
@@ -55,15 +55,18 @@ export class StepJournal {
     for (const r of pending) kinds.set(`step:${r.stepNo}`, "step");
     for (const e of turnEffects) kinds.set(e.output.id, "turn");
     for (const e of effects) kinds.set(e.output.id, "effect");
-    for (const id of stored.kinds.keys()) if (!kinds.has(id)) this.sql`DELETE FROM run_journal WHERE run_id = ${runId} AND id = ${id}`;
+    this.delete(
+      runId,
+      [...stored.kinds.keys()].filter((id) => !kinds.has(id)),
+    );
     let bytes = 0;
+    const inserts: (string | number | null)[][] = [];
     const insert = (id: string, kind: Kind, seq: number, row: StepRow | Effect) => {
       const effect = kind === "step" ? null : (row as Effect);
       const body = JSON.stringify(effect ? withoutContent(effect) : row);
       const content = effect?.file?.content ?? null;
       bytes += body.length + (content?.length ?? 0);
-      this
-        .sql`INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES (${runId}, ${id}, ${kind}, ${seq}, ${body}, ${content}, ${now})`;
+      inserts.push([runId, id, kind, seq, body, content, now]);
     };
     for (const r of pending) if (!stored.kinds.has(`step:${r.stepNo}`)) insert(`step:${r.stepNo}`, "step", r.stepNo, r);
     for (const e of turnEffects) if (kinds.get(e.output.id) === "turn" && !stored.kinds.has(e.output.id)) insert(e.output.id, "turn", stored.next++, e);
@@ -75,6 +78,7 @@ export class StepJournal {
       if (was) this.sql`UPDATE run_journal SET kind = 'effect', seq = ${stored.next++} WHERE run_id = ${runId} AND id = ${e.output.id}`;
       else insert(e.output.id, "effect", stored.next++, e);
     }
+    insertRows(this.sql, "INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES", inserts);
     stored.kinds = kinds;
     return bytes;
   }
@@ -86,11 +90,19 @@ export class StepJournal {
   forget(runId: string, rows: StepRow[], effects: Effect[]): void {
     this.ensure();
     const stored = this.storedOf(runId);
-    for (const id of [...rows.map((r) => `step:${r.stepNo}`), ...effects.map((e) => e.output.id)]) {
+    const ids = [...rows.map((r) => `step:${r.stepNo}`), ...effects.map((e) => e.output.id)].filter((id) => {
       const kind = stored.kinds.get(id);
-      if (kind !== "step" && kind !== "effect") continue;
-      this.sql`DELETE FROM run_journal WHERE run_id = ${runId} AND id = ${id}`;
-      stored.kinds.delete(id);
+      return kind === "step" || kind === "effect";
+    });
+    this.delete(runId, ids);
+    for (const id of ids) stored.kinds.delete(id);
+  }
+
+  /** Deletes the run's rows of these ids, in as few statements as the parameter limit allows (see insertRows). */
+  private delete(runId: string, ids: string[]): void {
+    for (let i = 0; i < ids.length; i += MAX_BOUND - 1) {
+      const group = ids.slice(i, i + MAX_BOUND - 1);
+      execParts(this.sql, ["DELETE FROM run_journal WHERE run_id = ", " AND id IN (", ...group.slice(1).map(() => ", "), ")"], [runId, ...group]);
     }
   }
 
