@@ -151,8 +151,10 @@ describe("durable runs", () => {
     const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(`rows-${Math.random()}`));
     await runInDurableObject(stub, (_agent, state: DurableObjectState) => {
       let most = 0;
+      let statements = 0;
       const sql = ((strings: TemplateStringsArray, ...values: unknown[]) => {
         most = Math.max(most, values.length);
+        statements++;
         return [
           ...state.storage.sql.exec(
             strings.reduce((q, s, i) => q + (i ? "?" : "") + s, ""),
@@ -164,7 +166,9 @@ describe("durable runs", () => {
       const messages: Message[] = Array.from({ length: 60 }, (_, i) => ({ role: "user", content: `m${i}` }));
       const log = new ConversationLog(sql);
       log.append("r", messages.slice(0, 1), 0);
+      const before = statements;
       log.append("r", messages, 1);
+      expect(statements - before).toBe(3); // 59 rows: 25 + 25 + 9
       expect(log.read("r", 60)).toEqual(messages);
       const rows = Array.from({ length: 120 }, (_, i) => ({ stepNo: i + 1, toolName: "remember" }) as StepRow);
       const effects = Array.from(
@@ -176,8 +180,10 @@ describe("durable runs", () => {
       const read = new StepJournal(sql).read("r");
       expect(read.pending.map((r) => r.stepNo)).toEqual(rows.map((r) => r.stepNo));
       expect(read.effects.map((e) => e.output.id)).toEqual(effects.map((e) => e.output.id));
-      // All confirmed at once (one delete for more ids than one statement may bind).
+      // All confirmed at once: 130 ids in two deletes (99 + 31, each with the run id).
+      const beforeForget = statements;
       journal.forget("r", rows, effects);
+      expect(statements - beforeForget).toBe(2);
       expect(new StepJournal(sql).read("r")).toMatchObject({ pending: [], effects: [] });
       expect(most).toBeLessThanOrEqual(100);
     });
