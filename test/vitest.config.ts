@@ -8,7 +8,6 @@ import { testBindings } from "./bindings.ts";
 const root = new URL("..", import.meta.url).pathname;
 const at = (path: string) => `${root}${path}`;
 
-// One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
 /**
  * Every setting of .dev.vars.example, empty: wrangler also reads the developer's own .dev.vars (which `npm run dev`
  * creates from the example), and a value there (PUBLIC_URL, MONTHLY_BUDGET_USD, …) must not change what the tests
@@ -19,6 +18,7 @@ function unsetDevVars(): Record<string, string> {
   return Object.fromEntries(keys.map((k) => [k, ""]));
 }
 
+// One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(at("migrations"));
   // wrangler.toml serves dashboard/dist as assets: the workerd project needs the directory, and the browser tests
