@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { testBindings } from "./bindings.ts";
@@ -9,13 +9,13 @@ const root = new URL("..", import.meta.url).pathname;
 const at = (path: string) => `${root}${path}`;
 
 /**
- * Every setting of .dev.vars.example, empty: wrangler also reads the developer's own .dev.vars (which `npm run dev`
- * creates from the example), and a value there (PUBLIC_URL, MONTHLY_BUDGET_USD, …) must not change what the tests
- * see. The tests' own values (bindings.ts) go over these.
+ * Every setting of .dev.vars.example and of the developer's own .dev.vars, empty: wrangler also reads .dev.vars
+ * (which `npm run dev` creates from the example), and a value there (PUBLIC_URL, MONTHLY_BUDGET_USD, …) must not
+ * change what the tests see. The tests' own values (bindings.ts) go over these.
  */
 function unsetDevVars(): Record<string, string> {
-  const keys = readFileSync(at(".dev.vars.example"), "utf8").match(/^[A-Z][A-Z0-9_]*(?==)/gm) ?? [];
-  return Object.fromEntries(keys.map((k) => [k, ""]));
+  const keysOf = (file: string) => (existsSync(at(file)) ? (readFileSync(at(file), "utf8").match(/^[A-Za-z_][A-Za-z0-9_]*(?=\s*=)/gm) ?? []) : []);
+  return Object.fromEntries([...keysOf(".dev.vars.example"), ...keysOf(".dev.vars")].map((k) => [k, ""]));
 }
 
 // One `npm test` for both suites: the Worker inside workerd, the CLI in Node.
