@@ -23,6 +23,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CALL =
   process.env.BENCH_TOOL === "none" ? { name: "no_such_tool", arguments: {} } : { name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } };
 const STEPS = 50;
+/** At the fake: from each reply that asked for a tool to the same run's next request (the last request closes the run). */
+const gapsOf = (s: { arrivals: number[]; responded: number[] }) => Array.from({ length: STEPS - 1 }, (_, i) => s.arrivals[i + 1] - s.responded[i]);
 
 const bench = await startBench();
 try {
@@ -50,8 +52,7 @@ try {
     const cpu = bench.dev.workerdCpuSeconds() - cpu0;
     if (ended.status !== "completed") throw new Error(`run ${run.id} ended ${ended.status}`);
     const stats = await llmStats(bench, key);
-    // Request i+1 follows the reply to request i; the last request is the closing one (no tool).
-    const gaps = Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]);
+    const gaps = gapsOf(stats);
     let timing: { stashBytes?: number[]; writes?: number; wallMs: number } | undefined;
     for (let t = 0; t < 40 && !timing; t++) {
       const line = bench.dev
@@ -129,7 +130,7 @@ try {
         if (r === 0) continue; // warm-up
         floorCpu.push(((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS);
         const stats = await llmStats(bench, key);
-        floorGaps.push(...Array.from({ length: STEPS - 1 }, (_, i) => stats.arrivals[i + 1] - stats.responded[i]));
+        floorGaps.push(...gapsOf(stats));
       }
       floorGaps.sort((a, b) => a - b);
       const what = durable ? "the model calls, each step's messages stored in a Durable Object" : "only the model calls, through the openai SDK";

@@ -86,8 +86,7 @@ async function cpuPerRequest(servers: Servers): Promise<number[][]> {
   return rounds;
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)];
-const median = (xs: number[]) => quantile(xs, 0.5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function load(server: DevServer, e: Endpoint) {
   const latencies: number[] = [];
