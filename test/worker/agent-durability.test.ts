@@ -75,6 +75,39 @@ describe("durable runs", () => {
     expect((await llmStats(key)).requests).toBe(5);
   });
 
+  it("resumes a run checkpointed by an earlier version, whose checkpoint is in its fiber's stash", async () => {
+    const { run, key, goal } = await startScriptedRun({
+      turns: [remember("one"), { ...remember("two"), delayMs: 15_000, delayTimes: 1 }, finish("resumed from the stash")],
+    });
+    await vi.waitFor(async () => expect((await stepsOf(run.id)).length).toBe(1), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect((await llmStats(key)).requests).toBe(2), { timeout: 5_000, interval: 50 });
+    await abortAllDurableObjects();
+    // Earlier versions stashed the checkpoint in the fiber (the agents SDK's ledger); this version keeps it in the
+    // step journal. Put the storage back the way such a version left it.
+    const stub = env.GOAL_AGENT.get(env.GOAL_AGENT.idFromName(goal.id));
+    await runInDurableObject(stub, (_agent, state: DurableObjectState) => {
+      const sql = state.storage.sql;
+      const [row] = [...sql.exec<{ body: string }>("SELECT body FROM run_journal WHERE run_id = ? AND id = 'checkpoint'", run.id)];
+      expect(JSON.parse(row.body).cp.stepNo).toBe(1);
+      sql.exec("UPDATE cf_agents_fibers SET snapshot = ? WHERE idempotency_key = ?", row.body, `run:${run.id}`);
+      sql.exec(
+        "UPDATE cf_agents_runs SET snapshot = ? WHERE id = (SELECT fiber_id FROM cf_agents_fibers WHERE idempotency_key = ?)",
+        row.body,
+        `run:${run.id}`,
+      );
+      sql.exec("DELETE FROM run_journal WHERE run_id = ? AND id = 'checkpoint'", run.id);
+    });
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed", summary: "resumed from the stash", stepsExecuted: 3 });
+    expect((await stepsOf(run.id)).map((s) => [s.stepNo, s.toolName])).toEqual([
+      [1, "remember"],
+      [2, "remember"],
+      [3, "finish"],
+    ]);
+    // Only the interrupted turn 2 was asked again.
+    expect((await llmStats(key)).requests).toBe(4);
+  });
+
   it("resumes with the steps and files it had taken but not yet written (the step journal), each written once", async () => {
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: `content of ${path}` } }] });
     // D1 refuses every step write from the start, so the run's grouped writes keep failing (and retrying) while
@@ -144,6 +177,15 @@ describe("durable runs", () => {
       journal.sync("r", [], [first, second], [effect("out_c", "v3")]);
       journal.forget("r", [], [first, second]);
       expect(new StepJournal(sql).read("r")).toMatchObject({ effects: [], turnEffects: new Map([["out_c", effect("out_c", "v3")]]) });
+      // The checkpoint row: replaced by each sync that carries one, kept by those that do not and by forget, gone with the run.
+      journal.sync("r", [], [], [effect("out_c", "v3")], '{"cp":1}');
+      journal.sync("r", [], [], [effect("out_c", "v3")]);
+      journal.forget("r", [], [effect("out_c", "v3")]);
+      expect(new StepJournal(sql).checkpoint("r")).toBe('{"cp":1}');
+      journal.save("r", '{"ending":1}');
+      expect(new StepJournal(sql).checkpoint("r")).toBe('{"ending":1}');
+      journal.drop("r", 0);
+      expect(new StepJournal(sql).checkpoint("r")).toBeNull();
     });
   });
 
@@ -176,7 +218,16 @@ describe("durable runs", () => {
         (_, i): Effect => ({ output: { id: `out_${i}`, runId: "r", kind: "file", path: `f${i}.md`, payload: {}, createdAt: 0 } }),
       );
       const journal = new StepJournal(sql);
-      journal.sync("r", rows, effects, []);
+      journal.sync("r", [], [], []); // the table made, and what it holds for the run read, once
+      // A turn's new row and the checkpoint that names it: one statement.
+      let mark = statements;
+      journal.sync("r", rows.slice(0, 1), [], [], '{"cp":0}');
+      expect(statements - mark).toBe(1);
+      // 129 new rows and the checkpoint, 14 rows of 7 values per statement.
+      mark = statements;
+      journal.sync("r", rows, effects, [], '{"cp":1}');
+      expect(statements - mark).toBe(10);
+      expect(journal.checkpoint("r")).toBe('{"cp":1}');
       const read = new StepJournal(sql).read("r");
       expect(read.pending.map((r) => r.stepNo)).toEqual(rows.map((r) => r.stepNo));
       expect(read.effects.map((e) => e.output.id)).toEqual(effects.map((e) => e.output.id));

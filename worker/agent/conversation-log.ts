@@ -1,11 +1,11 @@
 /**
  * A run's conversation in its agent's own SQLite, append-only: each checkpoint writes only the messages
- * added since the previous one, and the fiber's stash keeps the rest of the checkpoint with a message
- * count. What a step writes therefore follows that step, not the length of the conversation (stashing
+ * added since the previous one, and the StepJournal's checkpoint row keeps the rest of the checkpoint with a
+ * message count. What a step writes therefore follows that step, not the length of the conversation (stashing
  * the whole conversation twice a turn cost more CPU with every step).
  *
  * Both writes are synchronous Durable Object storage calls made in one go, so they commit together: a
- * stash never names messages that are not stored. Rows are keyed (run, seq) and rewritten as they were,
+ * checkpoint never names messages that are not stored. Rows are keyed (run, seq) and rewritten as they were,
  * so a resume that appends the same messages again changes nothing. A run's rows go when it has ended.
  */
 import type { Message } from "../llm/types";

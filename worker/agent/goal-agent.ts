@@ -5,8 +5,12 @@
  * an eviction, `onFiberRecovered` (or a later `acceptRun` from the reaper's re-enqueue) resumes the
  * run from its last checkpoint in a new fiber; it never starts over.
  *
- * A run that waits for a person ends its fiber (holding nothing while it waits); its last stash keeps
- * the checkpoint, and the decision's hand-over resumes it in a new fiber like any interrupted run.
+ * The checkpoint lives in the agent's own SQLite, not in the fiber's stash: the messages in the
+ * ConversationLog, the rest with the unwritten steps in the StepJournal (one row per run, replaced each turn
+ * in the same statement as the turn's rows). The fiber gives the run its recovery and idempotency.
+ *
+ * A run that waits for a person ends its fiber (holding nothing while it waits); its checkpoint row stays,
+ * and the decision's hand-over resumes it in a new fiber like any interrupted run.
  */
 import { Agent, type FiberContext, type FiberInspection, type FiberRecoveryContext } from "agents";
 import type { Env } from "../lib/env";
@@ -40,8 +44,8 @@ const FIBER_RETENTION_MS = 9 * 24 * 3600_000;
 const MESSAGES_RETENTION_MS = 10 * 24 * 3600_000;
 
 /**
- * The checkpoint as stashed: its messages live in the ConversationLog, the stash names how many; its
- * unwritten steps and effects live in the StepJournal (`journaled`). (A snapshot from before either carries
+ * The checkpoint as stored: its messages live in the ConversationLog, the checkpoint names how many; its
+ * unwritten steps and effects live in the StepJournal (`journaled`). (A fiber's stash from before either carries
  * `messages`, `pending` and `effects` itself; it is read as it is.)
  */
 type StoredCheckpoint = Omit<Checkpoint, "messages" | "pending"> & {
@@ -51,18 +55,18 @@ type StoredCheckpoint = Omit<Checkpoint, "messages" | "pending"> & {
   journaled?: true;
 };
 type Turn = NonNullable<Checkpoint["turn"]>;
-/** The effects the turn under way has taken so far: the journal keeps them (with their files' content), the stash names them. */
+/** The effects the turn under way has taken so far: the journal keeps them (with their files' content), the checkpoint names them. */
 const turnEffects = (turn?: Turn) => turn?.results.flatMap((r) => r?.effects ?? []) ?? [];
 /**
- * The turn as stashed: a journaled result without its effects' content (in the journal) nor its input (the parsed
- * arguments, again in the reply): a file's content is not repeated in the stash, one SQLite value of at most 2 MB.
+ * The turn as stored: a journaled result without its effects' content (in the journal) nor its input (the parsed
+ * arguments, again in the reply): a file's content is not repeated in the checkpoint row, one SQLite value of at most 2 MB.
  */
-const stashedTurn = (turn: Turn): Turn => ({
+const storedTurn = (turn: Turn): Turn => ({
   ...turn,
   results: turn.results.map((r) => (r?.effects?.length ? { ...r, input: undefined, effects: r.effects.map(withoutContent) } : r)),
 });
 /**
- * A stashed turn with its journaled results whole again: effects from the journal, input from the reply. A result
+ * A stored turn with its journaled results whole again: effects from the journal, input from the reply. A result
  * whose effect is not there is run again: a journaled call depends only on its arguments, and its effect is either
  * written already (the commit leaves out results recorded before a wait) or not at all.
  */
@@ -75,17 +79,17 @@ const restoredTurn = (turn: Turn, from: Map<string, Effect>): Turn => ({
   }),
 });
 
-/** What a fiber stashes: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone). */
+/**
+ * A run's checkpoint row: the loop's checkpoint, and the ending once decided (so a failed D1 write can be redone).
+ * Runs checkpointed by earlier versions kept it in their fibers' stashes, which are read when the row is absent.
+ */
 type RunSnapshot = { runId: string; cp: StoredCheckpoint | null; ending?: LoopResult };
 
-/** A settled fiber that left a checkpoint but no ending: its run waits for a person, and resumes from it. */
-const waitsToResume = (f: FiberInspection | undefined) => {
-  const snap = f?.snapshot as RunSnapshot | null | undefined;
-  return !!snap?.cp && !snap.ending;
-};
+/** A checkpoint with no ending, whose fiber settled: its run waits for a person, and resumes from it. */
+const waitsToResume = (snap: RunSnapshot | null | undefined) => !!snap?.cp && !snap.ending;
 
-/** The newest checkpoint among a run's fibers (the newest fiber may have been cut off before stashing). */
-function latestSnapshot(fibers: FiberInspection[]): RunSnapshot | null {
+/** The newest checkpoint among a run's fibers' stashes (the newest fiber may have been cut off before stashing). */
+function latestStash(fibers: FiberInspection[]): RunSnapshot | null {
   for (let i = fibers.length - 1; i >= 0; i--) if (fibers[i].snapshot) return fibers[i].snapshot as RunSnapshot;
   return null;
 }
@@ -106,10 +110,12 @@ export class GoalAgent extends Agent<Env> {
   async acceptRun(runId: string): Promise<Acceptance> {
     if (this.live.has(runId)) return { accepted: false, state: "running" };
     const fibers = await this.fibersOf(runId);
+    const own = this.snapshotOf(runId);
     // The fiber body returns only once the run has ended (a crash or a D1 failure leaves it interrupted or errored).
-    if (fibers.at(-1)?.status === "completed" && !waitsToResume(fibers.at(-1))) return { accepted: false, state: "ended" };
-    // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its stash.
-    if (fibers.length) return this.launch(runId, latestSnapshot(fibers), fiberKey(runId, fibers.length), "resumed");
+    const newest = fibers.at(-1);
+    if (newest?.status === "completed" && !waitsToResume(own ?? (newest.snapshot as RunSnapshot | null))) return { accepted: false, state: "ended" };
+    // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its checkpoint.
+    if (fibers.length) return this.launch(runId, own ?? latestStash(fibers), fiberKey(runId, fibers.length), "resumed");
     return this.launch(runId, null, fiberKey(runId, 0), "started");
   }
 
@@ -143,9 +149,15 @@ export class GoalAgent extends Agent<Env> {
     const runId = (ctx.metadata?.runId as string | undefined) ?? (ctx.snapshot as RunSnapshot | null)?.runId;
     if (!runId) return { status: "error" as const, error: "interrupted run fiber without a run id" };
     const fibers = await this.fibersOf(runId);
-    const snap = (ctx.snapshot as RunSnapshot | null) ?? latestSnapshot(fibers);
+    const snap = this.snapshotOf(runId) ?? (ctx.snapshot as RunSnapshot | null) ?? latestStash(fibers);
     const res = await this.launch(runId, snap, fiberKey(runId, fibers.length), "resumed");
     return { status: "completed" as const, metadata: { runId, recovery: res.state } };
+  }
+
+  /** The run's checkpoint row (StepJournal), or null. */
+  private snapshotOf(runId: string): RunSnapshot | null {
+    const row = this.unwritten.checkpoint(runId);
+    return row === null ? null : (JSON.parse(row) as RunSnapshot);
   }
 
   private async launch(runId: string, snap: RunSnapshot | null, key: string, state: "started" | "resumed"): Promise<Acceptance> {
@@ -173,9 +185,9 @@ export class GoalAgent extends Agent<Env> {
    */
   private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController, resume: boolean): Promise<void> {
     const db = dbFor(this.env.DB);
-    // A new fiber starts with no snapshot: carry the checkpoint over at once (stash is synchronous), so an
-    // eviction before this fiber's first turn resumes from it again instead of from step one.
-    if (snap) ctx.stash(snap);
+    // A checkpoint from an earlier version's fiber stash becomes the run's row at once, so an eviction before this
+    // fiber's first turn resumes from it again instead of from step one.
+    if (snap && this.unwritten.checkpoint(runId) === null) this.unwritten.save(runId, JSON.stringify(snap));
     let waiting: Waiting | null = null;
     try {
       const ending = snap?.ending ?? (await this.runToEnding(db, runId, snap?.cp ?? null, ctx, ctl, resume));
@@ -270,12 +282,11 @@ export class GoalAgent extends Agent<Env> {
           checkpoint: (cp) => {
             last = cp;
             const { messages, pending, effects, turn, ...small } = cp;
-            const appended = this.conversation.append(runId, messages, logged) + this.unwritten.sync(runId, pending, effects ?? [], turnEffects(turn));
+            const appended = this.conversation.append(runId, messages, logged);
             logged = messages.length;
-            const snap: RunSnapshot = { runId, cp: { ...small, ...(turn ? { turn: stashedTurn(turn) } : {}), messageCount: logged, journaled: true } };
-            ctx.stash(snap);
-            // What the stash wrote, for run.timing (bench:agent): small, since it holds one turn at most.
-            return appended + JSON.stringify(snap).length;
+            const snap: RunSnapshot = { runId, cp: { ...small, ...(turn ? { turn: storedTurn(turn) } : {}), messageCount: logged, journaled: true } };
+            // The bytes written, for run.timing (bench:agent): the checkpoint row is small, since it holds one turn at most.
+            return appended + this.unwritten.sync(runId, pending, effects ?? [], turnEffects(turn), JSON.stringify(snap));
           },
         });
       } catch (e) {
@@ -289,10 +300,10 @@ export class GoalAgent extends Agent<Env> {
         await mcp?.close();
       }
     }
-    // A waiting run keeps its checkpoint stashed (the resume reads it); it has no ending yet.
+    // A waiting run keeps its checkpoint row (the resume reads it); it has no ending yet.
     if (ending.status === "waiting") return ending;
-    // The ending alone is enough to record it again after a crash: no conversation in this stash.
-    ctx.stash({ runId, cp: null, ending } satisfies RunSnapshot);
+    // The ending alone is enough to record it again after a crash: it replaces the checkpoint.
+    this.unwritten.save(runId, JSON.stringify({ runId, cp: null, ending } satisfies RunSnapshot));
     return ending;
   }
 
