@@ -108,6 +108,28 @@ describe("durable runs", () => {
     expect((await llmStats(key)).requests).toBe(4);
   });
 
+  it("keeps a run's ending until its notification is sent: a notice cut off after the end is recorded is sent on the next hand-over", async () => {
+    const hook = `ending-kept-${Math.random().toString(36).slice(2)}`;
+    // The notice's claim fails (as if the process stopped between recording the end and notifying).
+    await env.DB.exec("CREATE TRIGGER refuse_claim BEFORE UPDATE OF notify_claimed_at ON runs BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    let run: { id: string };
+    let goal: { id: string };
+    try {
+      ({ run, goal } = await startScriptedRun({ turns: [finish("noticed later")] }, { webhookUrl: `${env.TEST_WEBHOOK_RECEIVER_URL}/hooks/${hook}` }));
+      expect(await waitForRunEnd(run.id)).toMatchObject({ status: "completed", summary: "noticed later" });
+      const agent = await getAgentByName(env.GOAL_AGENT, goal.id);
+      await vi.waitFor(async () => expect(await agent.isLive(run.id)).toBe(false), { timeout: 10_000, interval: 50 });
+    } finally {
+      await env.DB.exec("DROP TRIGGER IF EXISTS refuse_claim");
+    }
+    expect((await getRun(db, run.id))!.notifiedAt).toBeNull();
+    // The reaper's or the queue's next hand-over finds the ending kept with the run and sends the notice once.
+    await deliver("async-agent-runs", [{ runId: run.id, goalId: goal.id }]);
+    await vi.waitFor(async () => expect((await getRun(db, run.id))!.notifiedAt).toBeGreaterThan(0), { timeout: 10_000, interval: 50 });
+    const { attempts } = (await (await fetch(`${env.TEST_WEBHOOK_RECEIVER_URL}/hooks/${hook}`)).json()) as { attempts: { body: any }[] };
+    expect(attempts.map((a) => a.body.type)).toEqual(["run.completed"]);
+  });
+
   it("resumes with the steps and files it had taken but not yet written (the step journal), each written once", async () => {
     const write = (path: string) => ({ toolCalls: [{ name: "write_file", arguments: { path, content: `content of ${path}` } }] });
     // D1 refuses every step write from the start, so the run's grouped writes keep failing (and retrying) while

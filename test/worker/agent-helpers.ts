@@ -35,9 +35,9 @@ export async function llmStats(key: string): Promise<LlmStats> {
 }
 
 /** Creates a goal running `s` and starts it with POST /goals/:id/run (through the RUNS queue). */
-export async function startScriptedRun(s: FakeScript, goal: { objective?: string; params?: Record<string, unknown> } = {}) {
+export async function startScriptedRun(s: FakeScript, goal: { objective?: string; params?: Record<string, unknown>; webhookUrl?: string } = {}) {
   const { key, marker } = await script(s);
-  const created = await createGoal({ objective: `${goal.objective ?? "Test goal"} ${marker}`, params: goal.params });
+  const created = await createGoal({ objective: `${goal.objective ?? "Test goal"} ${marker}`, params: goal.params, webhookUrl: goal.webhookUrl });
   const res = await api.post(`/goals/${created.id}/run`);
   expect(res.status).toBe(202);
   return { key, goal: created, run: res.body };

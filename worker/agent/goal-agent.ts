@@ -185,9 +185,9 @@ export class GoalAgent extends Agent<Env> {
    */
   private async execute(runId: string, snap: RunSnapshot | null, ctx: FiberContext, ctl: AbortController, resume: boolean): Promise<void> {
     const db = dbFor(this.env.DB);
-    // A checkpoint from an earlier version's fiber stash becomes the run's row at once, so an eviction before this
-    // fiber's first turn resumes from it again instead of from step one.
-    if (snap && this.unwritten.checkpoint(runId) === null) this.unwritten.save(runId, JSON.stringify(snap));
+    // A checkpoint from an earlier version's fiber stash is not copied into a row: that stash stays (settled fibers
+    // are kept FIBER_RETENTION_MS), so an eviction before this fiber's first turn finds it again. A copy would also
+    // outlive the run's end (the drop below runs before this fiber settles) and bring the ended run back.
     let waiting: Waiting | null = null;
     try {
       const ending = snap?.ending ?? (await this.runToEnding(db, runId, snap?.cp ?? null, ctx, ctl, resume));
@@ -313,9 +313,11 @@ export class GoalAgent extends Agent<Env> {
     const end = ending.error ? { ...ending, error: redactSecrets(this.env, ending.error) } : ending;
     // A redone end (resumed after a crash) finds the run ended already and lets notifyRunEnded check.
     const { notify } = await endRun(db, runId, end, end.totals);
+    if (notify) await notifyRunEnded(this.env, runId);
+    // Only now: the checkpoint row holds the ending, which a process cut off before the notification was sent
+    // resumes from to send it (endRun's `notify` stays true until notifyRunEnded has claimed it).
     this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
     this.unwritten.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
-    if (notify) await notifyRunEnded(this.env, runId);
     // The fiber ledger keeps settled rows; a week is plenty to inspect one, and keeps the ledger small.
     await this.deleteFibers({ settledBefore: new Date(Date.now() - FIBER_RETENTION_MS) });
   }
@@ -324,9 +326,9 @@ export class GoalAgent extends Agent<Env> {
   private async failUnresumable(db: Db, runId: string): Promise<void> {
     const error = "the run was interrupted and no checkpoint exists to resume it from; start a new run";
     const { notify } = await endRun(db, runId, { status: "failed", endReason: "error", summary: null, error }, null);
+    if (notify) await notifyRunEnded(this.env, runId);
     this.conversation.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
     this.unwritten.drop(runId, Date.now() - MESSAGES_RETENTION_MS);
-    if (notify) await notifyRunEnded(this.env, runId);
   }
 }
 
