@@ -188,8 +188,9 @@ function startWrangler() {
   // Its own process group, so a restart or Ctrl-C stops wrangler and its workerd together (Windows has no
   // process groups: taskkill /T stops the tree there).
   // No fetch of Cloudflare's `Request.cf` sample at each start (up to 3 s when the network is slow or absent): the
-  // Worker does not read request.cf, and wrangler's placeholder serves.
-  const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env };
+  // Worker does not read request.cf, and wrangler's placeholder serves. No banner either (hidden below anyway): it
+  // waits up to 100 ms for wrangler's update check on every start.
+  const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...(verbose ? {} : { WRANGLER_HIDE_BANNER: "true" }), ...process.env };
   const child = spawn(process.execPath, [...wranglerCli, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: !windows, env });
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on("line", outputFilter());
   child.on("exit", (code) => {
