@@ -110,7 +110,7 @@ export class StepJournal {
     for (const id of ids) stored.kinds.delete(id);
   }
 
-  /** Replaces the run's checkpoint row alone (a resume carrying over an older one, the run's ending). */
+  /** Replaces the run's checkpoint row alone (with the run's ending, once decided). */
   save(runId: string, checkpoint: string, now = Date.now()): void {
     this.ensure();
     this.storedOf(runId).kinds.set(CHECKPOINT, "checkpoint");
