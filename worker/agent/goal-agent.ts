@@ -110,13 +110,13 @@ export class GoalAgent extends Agent<Env> {
   async acceptRun(runId: string): Promise<Acceptance> {
     if (this.live.has(runId)) return { accepted: false, state: "running" };
     const fibers = await this.fibersOf(runId);
+    const newest = fibers.at(-1);
+    if (!newest) return this.launch(runId, null, fiberKey(runId, 0), "started");
     const own = this.snapshotOf(runId);
     // The fiber body returns only once the run has ended (a crash or a D1 failure leaves it interrupted or errored).
-    const newest = fibers.at(-1);
-    if (newest?.status === "completed" && !waitsToResume(own ?? (newest.snapshot as RunSnapshot | null))) return { accepted: false, state: "ended" };
+    if (newest.status === "completed" && !waitsToResume(own ?? (newest.snapshot as RunSnapshot | null))) return { accepted: false, state: "ended" };
     // A fiber exists but is not running here: it was interrupted (eviction, restart). Resume from its checkpoint.
-    if (fibers.length) return this.launch(runId, own ?? latestStash(fibers), fiberKey(runId, fibers.length), "resumed");
-    return this.launch(runId, null, fiberKey(runId, 0), "started");
+    return this.launch(runId, own ?? latestStash(fibers), fiberKey(runId, fibers.length), "resumed");
   }
 
   /**
