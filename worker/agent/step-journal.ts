@@ -22,6 +22,7 @@ import { execParts, insertRows, MAX_BOUND, type Sql } from "./conversation-log";
 type Kind = "step" | "effect" | "turn" | "checkpoint";
 /** The id of a run's checkpoint row (step rows are `step:<n>`, effects their output id `out_…`). */
 const CHECKPOINT = "checkpoint";
+const INSERT = "INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES";
 /** What the table holds per run, by row id: a step's `step:<n>`, an effect's output id. */
 type Stored = { kinds: Map<string, Kind>; next: number };
 
@@ -90,7 +91,7 @@ export class StepJournal {
       bytes += checkpoint.length;
       inserts.push([runId, CHECKPOINT, "checkpoint", 0, checkpoint, null, now]);
     }
-    insertRows(this.sql, "INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES", inserts);
+    insertRows(this.sql, INSERT, inserts);
     stored.kinds = kinds;
     return bytes;
   }
@@ -114,8 +115,7 @@ export class StepJournal {
   save(runId: string, checkpoint: string, now = Date.now()): void {
     this.ensure();
     this.storedOf(runId).kinds.set(CHECKPOINT, "checkpoint");
-    this
-      .sql`INSERT OR REPLACE INTO run_journal (run_id, id, kind, seq, body, content, at) VALUES (${runId}, ${CHECKPOINT}, 'checkpoint', 0, ${checkpoint}, NULL, ${now})`;
+    insertRows(this.sql, INSERT, [[runId, CHECKPOINT, "checkpoint", 0, checkpoint, null, now]]);
   }
 
   /** The run's checkpoint row, or null when it has none (never checkpointed here, or ended and dropped). */
