@@ -122,7 +122,8 @@ console.log(
 );
 const VARS = { API_TOKEN: TOKEN, LLM_PROVIDER: "openai", OPENAI_API_KEY: "unused", OPENAI_MODEL: "gpt-4.1-mini" };
 for (const goals of SIZES) {
-  const seedFile = join(mkdtempSync(join(tmpdir(), "async-agent-bench-api-")), "seed.sql");
+  const seedDir = mkdtempSync(join(tmpdir(), "async-agent-bench-api-"));
+  const seedFile = join(seedDir, "seed.sql");
   writeFileSync(seedFile, seedSql(goals));
   const seed = { beforeStart: (d1: LocalD1) => d1.exec(seedFile) };
   const api = await startDevServer(VARS, seed);
@@ -130,7 +131,7 @@ for (const goals of SIZES) {
     await api.stop();
     throw e;
   });
-  rmSync(seedFile);
+  rmSync(seedDir, { recursive: true });
   try {
     const servers = { api, floor };
     const rounds = await cpuPerRequest(servers);
