@@ -3,8 +3,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { BIN } from "./bin";
 
-export const BIN = new URL("../../cli/dist/async-agent.js", import.meta.url).pathname;
+export { BIN };
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 const tempDirs: string[] = [];

@@ -1,6 +1,6 @@
 /** A terminal for tests: the CLI in a pseudo-terminal (util-linux `script`), and the screen its output leaves. */
 import { spawn } from "node:child_process";
-import { BIN } from "./run-cli";
+import { BIN } from "./bin";
 
 /** The CLI with stdin, stdout and stderr on one pseudo-terminal, as for a person at a terminal; the raw bytes it wrote. */
 export function inTerminal(args: string[], opts: { home: string; env: Record<string, string> }): Promise<{ code: number | null; out: string }> {
