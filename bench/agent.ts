@@ -8,6 +8,8 @@
  * - CPU per step: the workerd processes' CPU (from /proc) over the runs, divided by their steps.
  * - Bytes stashed per step: from the Worker's `run.timing` log line (`stashBytes`, one entry per step).
  * - Run-now latency: `POST /goals/:id/run` sent → the run's first LLM request arrives at the fake.
+ * - Two floors run alternately with the loop, round by round (bench/floor-worker.ts), and the last line pairs each
+ *   round's run with the durable floor's run beside it: what the run loop adds, with the machine's drift paired out.
  * Targets (issue 13): median ≤ 3 ms, p90 ≤ 5 ms, CPU ≤ 4 ms per step; run-now under 100 ms.
  * BENCH_PROFILE=<file> writes a CPU profile of the Worker's isolate over the measured runs (and prints its top).
  */
@@ -18,7 +20,7 @@ import { api, llmStats, percentile, scriptedGoal, startBench, waitForEnd } from 
 import { startDevServer } from "./lib/dev-server.ts";
 import { startProfile } from "./lib/profile.ts";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** BENCH_TOOL=none calls a tool that does not exist: the loop's own cost, without the tool's R2 put and D1 row. */
 const CALL =
   process.env.BENCH_TOOL === "none" ? { name: "no_such_tool", arguments: {} } : { name: "write_file", arguments: { path: "notes/step.txt", content: "hello" } };
@@ -26,9 +28,32 @@ const STEPS = 50;
 /** At the fake: from each reply that asked for a tool to the same run's next request (the last request closes the run). */
 const gapsOf = (s: { arrivals: number[]; responded: number[] }) => Array.from({ length: STEPS - 1 }, (_, i) => s.arrivals[i + 1] - s.responded[i]);
 
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
 const bench = await startBench();
+// The floors (bench/floor-worker.ts): a Worker that does nothing but ask the same fake for the same calls through the
+// openai SDK, and the same loop in a Durable Object that stores each step's messages before its next request. Run
+// alternately with the run loop, round by round, so that the figures compared were taken in the same minutes (this
+// machine's speed drifts by up to 2× within minutes).
+const floor = await startDevServer({}, { config: join(import.meta.dirname, "floor.wrangler.toml") }).catch(async (e) => {
+  await bench.stop();
+  throw e;
+});
 try {
-  // One warm-up run: the first run of an isolate compiles and builds what later runs reuse.
+  const floorOnce = async (durable: boolean, r: number) => {
+    const key = `bench-floor-${process.pid}-${durable}-${r}`;
+    await fetch(`${bench.llmUrl}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: { turns: [], then: { toolCalls: [CALL] } } }) });
+    const cpu0 = floor.workerdCpuSeconds();
+    const body = JSON.stringify({ baseURL: `${bench.llmUrl}/v1`, apiKey: FAKE_OPENAI_KEY, prompt: `[script:${key}]`, steps: STEPS, durable });
+    const res = await fetch(`${floor.url}/llm-loop`, { method: "POST", body });
+    if (!res.ok) throw new Error(`floor: ${res.status} ${await res.text()}`);
+    return { gaps: gapsOf(await llmStats(bench, key)), cpu: ((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS };
+  };
+  // One warm-up run each: the first run of an isolate compiles and builds what later runs reuse.
   const runOnce = async (label: string) => {
     const { goalId, key } = await scriptedGoal(
       bench,
@@ -77,6 +102,10 @@ try {
     };
   };
   await runOnce("warm-up");
+  await floorOnce(false, 0);
+  await floorOnce(true, 0);
+  const plainFloor: { gaps: number[]; cpu: number }[] = [];
+  const durableFloor: { gaps: number[]; cpu: number }[] = [];
   const gaps: number[][] = [];
   const cpu: number[] = [];
   const cpuAlone: number[] = [];
@@ -84,12 +113,21 @@ try {
   const writes: (number | undefined)[] = [];
   const stopProfile = process.env.BENCH_PROFILE ? await startProfile(bench.dev.inspectorPort) : null;
   for (let r = 0; r < RUNS; r++) {
-    const res = await runOnce(`run ${r + 1}/${RUNS}`);
-    gaps.push(res.gaps);
-    cpu.push(res.cpuMsPerStep);
-    cpuAlone.push(res.cpuMsPerStepAlone);
-    stash ??= res.stash;
-    writes.push(res.writes);
+    const loop = async () => {
+      const res = await runOnce(`run ${r + 1}/${RUNS}`);
+      gaps.push(res.gaps);
+      cpu.push(res.cpuMsPerStep);
+      cpuAlone.push(res.cpuMsPerStepAlone);
+      stash ??= res.stash;
+      writes.push(res.writes);
+    };
+    const floors = async () => {
+      plainFloor.push(await floorOnce(false, r + 1));
+      durableFloor.push(await floorOnce(true, r + 1));
+    };
+    // Alternate which comes first, so a drift within the round favours neither.
+    if (r % 2) await floors().then(loop);
+    else await loop().then(floors);
   }
   await stopProfile?.(process.env.BENCH_PROFILE!);
   const all = gaps.flat().sort((a, b) => a - b);
@@ -113,46 +151,24 @@ try {
     console.log(`  bytes stashed: step 1 ${stash[0]}, step ${stash.length} ${stash[stash.length - 1]} (total ${stash.reduce((a, b) => a + b, 0)})`);
   else console.log("  bytes stashed: not reported by this Worker (no stashBytes in run.timing)");
 
-  // The floors: a Worker that does nothing but ask the same fake for the same calls through the openai SDK, and the
-  // same loop in a Durable Object that stores each step's messages before its next request.
-  const floor = await startDevServer({}, { config: join(import.meta.dirname, "floor.wrangler.toml") });
-  const median = (xs: number[]) =>
-    percentile(
-      [...xs].sort((a, b) => a - b),
-      50,
+  for (const [what, runs] of [
+    ["only the model calls, through the openai SDK", plainFloor],
+    ["the model calls, each step's messages stored in a Durable Object", durableFloor],
+  ] as const) {
+    const fg = runs.flatMap((f) => f.gaps).sort((a, b) => a - b);
+    console.log(
+      `  floor (bench/floor-worker.ts: ${what}): median ${percentile(fg, 50).toFixed(1)} ms, p90 ${percentile(fg, 90).toFixed(1)} ms, workerd CPU per step ${runs.map((f) => f.cpu.toFixed(2)).join(", ")} ms`,
     );
-  let durableFloor: { gap: number; cpu: number } | null = null;
-  try {
-    for (const durable of [false, true]) {
-      const floorGaps: number[] = [];
-      const floorCpu: number[] = [];
-      for (let r = 0; r <= RUNS; r++) {
-        const key = `bench-floor-${process.pid}-${durable}-${r}`;
-        await fetch(`${bench.llmUrl}/__scripts`, { method: "POST", body: JSON.stringify({ key, script: { turns: [], then: { toolCalls: [CALL] } } }) });
-        const cpu0 = floor.workerdCpuSeconds();
-        const body = JSON.stringify({ baseURL: `${bench.llmUrl}/v1`, apiKey: FAKE_OPENAI_KEY, prompt: `[script:${key}]`, steps: STEPS, durable });
-        const res = await fetch(`${floor.url}/llm-loop`, { method: "POST", body });
-        if (!res.ok) throw new Error(`floor: ${res.status} ${await res.text()}`);
-        if (r === 0) continue; // warm-up
-        floorCpu.push(((floor.workerdCpuSeconds() - cpu0) * 1000) / STEPS);
-        const stats = await llmStats(bench, key);
-        floorGaps.push(...gapsOf(stats));
-      }
-      floorGaps.sort((a, b) => a - b);
-      if (durable) durableFloor = { gap: percentile(floorGaps, 50), cpu: median(floorCpu) };
-      const what = durable ? "the model calls, each step's messages stored in a Durable Object" : "only the model calls, through the openai SDK";
-      console.log(
-        `  floor (bench/floor-worker.ts: ${what}): median ${percentile(floorGaps, 50).toFixed(1)} ms, p90 ${percentile(floorGaps, 90).toFixed(1)} ms, workerd CPU per step ${floorCpu.map((c) => c.toFixed(2)).join(", ")} ms`,
-      );
-    }
-    // What the run loop adds to a loop that stores each step durably (the Durable Object's commit included in both).
-    if (durableFloor)
-      console.log(
-        `  the run loop beyond the second floor: median gap ${(percentile(all, 50) - durableFloor.gap).toFixed(1)} ms, workerd CPU per step ${(median(cpuAlone) - durableFloor.cpu).toFixed(1)} ms`,
-      );
-  } finally {
-    await floor.stop();
   }
+  // What the run loop adds to a loop that stores each step durably (the Durable Object's commit included in both),
+  // round by round: each round's run against the floor run taken beside it.
+  const gapBeyond = gaps.map((g, r) => median(g) - median(durableFloor[r].gaps));
+  const cpuBeyond = cpuAlone.map((c, r) => c - durableFloor[r].cpu);
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)} to ${Math.max(...xs).toFixed(1)}`;
+  console.log(
+    `  the run loop beyond the second floor, paired round by round: median gap ${median(gapBeyond).toFixed(1)} ms (rounds ${range(gapBeyond)}), workerd CPU per step ${median(cpuBeyond).toFixed(1)} ms (rounds ${range(cpuBeyond)})`,
+  );
 } finally {
+  await floor.stop();
   await bench.stop();
 }
