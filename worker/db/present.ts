@@ -4,9 +4,9 @@
  * responses check that they match.
  */
 import { formatLocal, nextFireTimes } from "../domain/next-fire";
+import { iso } from "../lib/iso";
 import type { GoalRow, OutputRow, RunRow, StepRow, WaitRow } from "./schema";
 
-export const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 /** Nano-USD (how costs are stored: integers add up exactly) as USD; null stays null (price unknown). */
 export const usd = (nanos: number | null) => (nanos === null ? null : nanos / 1e9);
@@ -28,7 +28,7 @@ export function upcomingFires(g: Pick<GoalRow, "cron" | "timezone" | "nextRunAt"
   if (!g.cron || g.nextRunAt === null) return [];
   const first = new Date(g.nextRunAt);
   const rest = count > 1 ? nextFireTimes(g.cron, g.timezone, first, count - 1) : [];
-  return [first, ...rest].map((d) => ({ utc: d.toISOString(), local: formatLocal(d, g.timezone) }));
+  return [first, ...rest].map((d) => ({ utc: iso(d.getTime()), local: formatLocal(d, g.timezone) }));
 }
 
 /** A goal as the API shows it: with its next 3 fire times, or only the next one in lists. */

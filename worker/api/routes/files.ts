@@ -4,7 +4,7 @@ import { goalPrefix } from "../../lib/artifacts";
 import { contentTypeFor, FilePathError, normalizePath } from "../../lib/file-paths";
 import { errorResponses, IdParam } from "../common";
 import { ApiError, notFound } from "../errors";
-import { iso } from "../../db/present";
+import { iso } from "../../lib/iso";
 import { jsonContent, newRouter } from "../router";
 import { GoalFile, ListFilesQuery, listOf } from "../schemas";
 import { goalOr404 } from "./goals";

@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
 import { deleteMcpServer, getMcpServer, insertMcpServer, listMcpServers, updateMcpServer } from "../../db/mcp-servers";
-import { iso } from "../../db/present";
+import { iso } from "../../lib/iso";
 import type { McpServerRow } from "../../db/schema";
 import type { Env } from "../../lib/env";
 import { redactSecrets } from "../../lib/redact";

@@ -1,6 +1,6 @@
 /** /api/v1/goals/:id/trigger: a goal's inbound webhook trigger (the deliveries themselves: routes/hooks.ts). */
 import { createRoute } from "@hono/zod-openapi";
-import { iso } from "../../db/present";
+import { iso } from "../../lib/iso";
 import type { TriggerRow } from "../../db/schema";
 import { disableTrigger, enableTrigger, getTrigger } from "../../db/triggers";
 import { errorResponses, IdParam } from "../common";
