@@ -240,7 +240,7 @@ async function waitForHealth(child) {
     try {
       if ((await fetch(`${base}/health`)).ok) return true;
     } catch {}
-    // Often: until wrangler listens, a refused connection costs next to nothing, and the verdict shows sooner.
+    // Polled often: until wrangler listens, a refused connection costs next to nothing, so the verdict follows at once.
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
