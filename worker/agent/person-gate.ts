@@ -11,6 +11,7 @@ import { ASK_USER_TOOL, DEFAULT_WAIT_SECONDS, type WaitKind } from "../domain/vo
 import type { ToolCall } from "../llm/types";
 import type { Tool } from "../tools/tool";
 import { parseArguments } from "./tool-calls";
+import { iso } from "../lib/iso";
 
 export type Gate = { kind: WaitKind; input: Record<string, unknown> };
 
@@ -45,7 +46,7 @@ export function waitFor(goal: GoalRow, runId: string, stepNo: number, call: Tool
 /** What the model reads for a settled wait that did not run the call (denied, expired, or answered). */
 export function settledObservation(w: WaitRow): string {
   const note = w.response?.trim();
-  const at = new Date(w.expiresAt).toISOString();
+  const at = iso(w.expiresAt);
   if (w.kind === "question") {
     if (w.outcome === "answered") return `The owner answered: ${note ?? ""}`;
     return `no answer before ${at}: decide yourself, or go on without it.`;

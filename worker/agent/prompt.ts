@@ -6,6 +6,7 @@ import { anyToolNameMatches } from "../domain/tool-names";
 import { ASK_USER_TOOL, UPDATE_PLAN_TOOL } from "../domain/vocabulary";
 import type { Tool } from "../tools/tool";
 import { inputText, wrapUntrusted } from "../tools/untrusted";
+import { iso } from "../lib/iso";
 
 /** How many of the goal's newest memories the prompt carries. */
 export const MEMORY_DIGEST = 10;
@@ -49,7 +50,7 @@ export function openingMessages(
   if (goal.params.constraints) lines.push("", "Constraints from the user:", goal.params.constraints);
   if (memories.length) {
     lines.push("", "What previous runs of this goal remembered (newest first):");
-    for (const m of memories) lines.push(`- [${new Date(m.createdAt).toISOString().slice(0, 10)}] ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`);
+    for (const m of memories) lines.push(`- [${iso(m.createdAt).slice(0, 10)}] ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`);
   }
   return [
     { role: "system", content: lines.join("\n") },

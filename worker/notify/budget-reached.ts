@@ -10,13 +10,14 @@ import { BUDGET_REACHED_EVENT } from "../domain/vocabulary";
 import type { Env } from "../lib/env";
 import { egressPolicy } from "../net/guarded-fetch";
 import { deliverWebhook, webhookNotConfigured } from "../net/webhook-signing";
+import { iso } from "../lib/iso";
 
 export async function notifyBudgetReached(env: Env, goal: GoalRow, month: string, reason: string, spent: Spent, now = Date.now()): Promise<void> {
   if (!goal.webhookUrl || webhookNotConfigured(env) || !(await claimBudgetNotice(dbFor(env.DB), goal.id, month, now))) return;
   const id = `msg_budget_${goal.id}_${month}`;
   const body = JSON.stringify({
     type: BUDGET_REACHED_EVENT,
-    timestamp: new Date(now).toISOString(),
+    timestamp: iso(now),
     data: { goal: { id: goal.id, objective: goal.objective }, month, reason, costUsd: spent.costNanos / 1e9, tokens: spent.tokens },
   });
   const d = await deliverWebhook(env, { url: goal.webhookUrl, id, body, policy: egressPolicy(env) }, { attempts: 4, backoffMs: 1000 });

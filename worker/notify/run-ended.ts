@@ -17,6 +17,7 @@ import type { GoalRow, RunRow } from "../db/schema";
 import { endEventOf, isEnded } from "../domain/vocabulary";
 import { egressPolicy } from "../net/guarded-fetch";
 import { deliverWebhook, webhookNotConfigured, type Delivery } from "../net/webhook-signing";
+import { iso } from "../lib/iso";
 
 /** The delivery's id: the same for every retry and every process that sends it. */
 export const runWebhookId = (runId: string) => `msg_${runId}_ended`;
@@ -25,7 +26,7 @@ export async function runEndedEvent(env: Env, goal: GoalRow, run: RunRow): Promi
   const outputs = await listOutputs(dbFor(env.DB), run.id);
   return JSON.stringify({
     type: endEventOf(run.status),
-    timestamp: new Date(run.endedAt ?? run.updatedAt).toISOString(),
+    timestamp: iso(run.endedAt ?? run.updatedAt),
     data: {
       goal: { id: goal.id, objective: goal.objective },
       run: presentRun(run),

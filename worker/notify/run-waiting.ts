@@ -18,6 +18,7 @@ import { decisionLinks } from "../net/decision-links";
 import { egressPolicy } from "../net/guarded-fetch";
 import { deliverWebhook, webhookNotConfigured } from "../net/webhook-signing";
 import { allowedRecipients, deliverEmail, emailNotConfigured } from "../tools/email.tool";
+import { iso } from "../lib/iso";
 
 export const waitWebhookId = (waitId: string) => `msg_${waitId.replace(/\./g, "_")}_waiting`;
 
@@ -36,7 +37,7 @@ async function sendWebhook(env: Env, goal: GoalRow, run: RunRow, wait: WaitRow, 
   const id = waitWebhookId(wait.id);
   const body = JSON.stringify({
     type: RUN_WAITING_EVENT,
-    timestamp: new Date(wait.askedAt).toISOString(),
+    timestamp: iso(wait.askedAt),
     data: { goal: { id: goal.id, objective: goal.objective }, run: presentRun(run, false, wait), waitingFor: presentWait(wait), links },
   });
   const d = await deliverWebhook(env, { url: goal.webhookUrl, id, body, policy: egressPolicy(env) }, { attempts: 4, backoffMs: 1000 });
@@ -52,7 +53,7 @@ async function sendWebhook(env: Env, goal: GoalRow, run: RunRow, wait: WaitRow, 
 /** What the email says: the goal, what is asked, and the links (each opens a page; nothing is decided by opening it). */
 function emailText(goal: GoalRow, wait: WaitRow, links: Record<string, string>): { subject: string; text: string } {
   const objective = goal.objective.length > 300 ? `${goal.objective.slice(0, 300)}…` : goal.objective;
-  const until = new Date(wait.expiresAt).toISOString();
+  const until = iso(wait.expiresAt);
   const lines =
     wait.kind === "approval"
       ? [

@@ -2,9 +2,10 @@ import { z } from "zod";
 import { insertMemory, searchMemories } from "../db/memories";
 import type { MemoryRow } from "../db/schema";
 import { defineTool } from "./tool";
+import { iso } from "../lib/iso";
 
 const MEMORY_TYPES = ["note", "fact", "reported", "preference", "todo"] as const;
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const day = (ms: number) => iso(ms).slice(0, 10);
 const line = (m: MemoryRow) => `- [${day(m.createdAt)}, ${m.type}] ${m.content}`;
 
 export const rememberTool = () =>

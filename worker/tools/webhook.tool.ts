@@ -3,6 +3,7 @@ import { insertOutput } from "../db/runs";
 import { domainMatches, egressPolicy, EgressError, checkUrl } from "../net/guarded-fetch";
 import { deliverWebhook, webhookNotConfigured } from "../net/webhook-signing";
 import { defineTool, ToolError, type ToolContext } from "./tool";
+import { iso } from "../lib/iso";
 
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -46,7 +47,7 @@ export const sendWebhookTool = () =>
       const to = target(url, ctx);
       const body = JSON.stringify({
         type: "agent.message",
-        timestamp: new Date().toISOString(),
+        timestamp: iso(Date.now()),
         data: { goalId: ctx.goal.id, runId: ctx.runId, payload },
       });
       if (new TextEncoder().encode(body).byteLength > MAX_BODY_BYTES) throw new ToolError(`payload is over ${MAX_BODY_BYTES / 1024} KB`);

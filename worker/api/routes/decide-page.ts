@@ -14,6 +14,7 @@ import type { GoalRow, WaitRow } from "../../db/schema";
 import { type LinkClaim, readDecisionToken } from "../../net/decision-links";
 import type { App } from "../router";
 import { decide, refusal } from "./run-decisions";
+import { iso } from "../../lib/iso";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -54,7 +55,7 @@ function closed(f: Exclude<Found, { error: string }>, now = Date.now()): string 
 
 function describe(f: Exclude<Found, { error: string }>): string {
   const goal = f.goal ? `<p><strong>Goal:</strong> ${esc(f.goal.objective.slice(0, 1000))}</p>` : "";
-  const until = `<p>Open until ${esc(new Date(f.wait.expiresAt).toISOString())}.</p>`;
+  const until = `<p>Open until ${esc(iso(f.wait.expiresAt))}.</p>`;
   if (f.wait.kind === "question") {
     const choices = f.wait.choices?.length ? `<p><strong>Choices:</strong> ${f.wait.choices.map(esc).join(" · ")}</p>` : "";
     return `${goal}<p><strong>Question:</strong></p><pre>${esc(f.wait.question ?? "")}</pre>${choices}${until}`;

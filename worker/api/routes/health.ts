@@ -10,6 +10,7 @@ import type { App } from "../router";
 import { validateLlm } from "../../llm/validate";
 import { VERSION } from "../../lib/version";
 import { hasValidBearer } from "../auth";
+import { iso } from "../../lib/iso";
 
 type Check = { ok: boolean; detail?: string; [k: string]: unknown };
 
@@ -35,7 +36,7 @@ async function checkD1(c: { var: App["Variables"] }): Promise<Check> {
 }
 
 export const health = new Hono<App>()
-  .get("/", (c) => c.json({ ok: true, version: VERSION, time: new Date().toISOString() }))
+  .get("/", (c) => c.json({ ok: true, version: VERSION, time: iso(Date.now()) }))
   .get("/ready", async (c) => {
     const [d1, llm, authenticated] = await Promise.all([checkD1(c), checkLlm(c.env), hasValidBearer(c)]);
     const checks: Record<string, Check> = { d1, llm };

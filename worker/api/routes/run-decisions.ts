@@ -17,6 +17,7 @@ import { ApiError } from "../errors";
 import { type App, jsonContent, newRouter } from "../router";
 import { Answer, ApprovalDecision, ErrorBody, Run } from "../schemas";
 import { runOr404 } from "./runs";
+import { iso } from "../../lib/iso";
 
 const tags = ["runs"];
 const responses = {
@@ -29,14 +30,14 @@ const responses = {
 export function refusal(runId: string, status: string, last: WaitRow | null, kind: Decision["kind"], now = Date.now()): string {
   // An expired wait says so, also once the tick has resumed the run.
   if (last?.kind === kind && last.outcome === "expired")
-    return `wait ${last.id} expired at ${new Date(last.expiresAt).toISOString()}: the call counted as denied and the run went on`;
+    return `wait ${last.id} expired at ${iso(last.expiresAt)}: the call counted as denied and the run went on`;
   if (status !== "waiting") return `run ${runId} is ${status}: it waits for nothing`;
   if (!last || last.kind !== kind)
     return kind === "approval"
       ? `run ${runId} waits for an answer, not an approval: POST /runs/${runId}/answer`
       : `run ${runId} waits for an approval, not an answer`;
   if (last.outcome) return `wait ${last.id} was decided already (${last.outcome})`;
-  if (last.expiresAt <= now) return `wait ${last.id} expired at ${new Date(last.expiresAt).toISOString()}: the call counts as denied`;
+  if (last.expiresAt <= now) return `wait ${last.id} expired at ${iso(last.expiresAt)}: the call counts as denied`;
   return `wait ${last.id} could not be decided`;
 }
 

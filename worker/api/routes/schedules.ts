@@ -5,6 +5,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { cronInWords } from "../../domain/cron-words";
 import { formatLocal, nextFireTimes } from "../../domain/next-fire";
+import { iso } from "../../lib/iso";
 import { errorResponses } from "../common";
 import { jsonContent, newRouter } from "../router";
 import { SchedulePreview, SchedulePreviewQuery } from "../schemas";
@@ -20,7 +21,7 @@ export const schedules = newRouter().openapi(
   }),
   (c) => {
     const { cron, timezone, count } = c.req.valid("query");
-    const fireTimes = nextFireTimes(cron, timezone, new Date(), count).map((d) => ({ utc: d.toISOString(), local: formatLocal(d, timezone) }));
+    const fireTimes = nextFireTimes(cron, timezone, new Date(), count).map((d) => ({ utc: iso(d.getTime()), local: formatLocal(d, timezone) }));
     return c.json({ cron, timezone, description: cronInWords(cron), fireTimes }, 200);
   },
 );

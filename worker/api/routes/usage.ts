@@ -5,6 +5,7 @@ import { errorResponses } from "../common";
 import { invalidFields } from "../errors";
 import { jsonContent, newRouter } from "../router";
 import { Usage, UsageQuery } from "../schemas";
+import { iso } from "../../lib/iso";
 
 const DAY_MS = 86_400_000;
 
@@ -27,6 +28,6 @@ export const usage = newRouter().openapi(
     // What the spending is measured against (the dashboard's usage page); a malformed value is reported by runs, not here.
     const budget = c.env.MONTHLY_BUDGET_USD ? Number(c.env.MONTHLY_BUDGET_USD) : Number.NaN;
     const monthlyBudgetUsd = Number.isFinite(budget) && budget >= 0 ? budget : null;
-    return c.json({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy: q.groupBy, ...sums, monthlyBudgetUsd }, 200);
+    return c.json({ from: iso(from), to: iso(to), groupBy: q.groupBy, ...sums, monthlyBudgetUsd }, 200);
   },
 );
